@@ -32,7 +32,9 @@ pub async fn concurrent_creates(store: Arc<dyn KeyStore>, n: usize) -> Result<()
     for i in 0..n {
         let store = Arc::clone(&store);
         tasks.push(tokio::spawn(async move {
-            store.create("conformance-race", format!("value-{i}").as_bytes()).await
+            store
+                .create("conformance-race", format!("value-{i}").as_bytes())
+                .await
         }));
     }
     let mut won = 0;
@@ -43,7 +45,10 @@ pub async fn concurrent_creates(store: Arc<dyn KeyStore>, n: usize) -> Result<()
             Err(err) => return Err(format!("concurrent create failed: {err}")),
         }
     }
-    ensure!(won == 1, "{won} of {n} concurrent creates succeeded, want exactly 1");
+    ensure!(
+        won == 1,
+        "{won} of {n} concurrent creates succeeded, want exactly 1"
+    );
     store
         .delete("conformance-race")
         .await
@@ -112,7 +117,9 @@ async fn values_round_trip(store: &dyn KeyStore) -> Result<(), String> {
 
 async fn list_by_prefix(store: &dyn KeyStore) -> Result<(), String> {
     let e = |err: Error| err.to_string();
-    let mut names: Vec<String> = (0..150).map(|i| format!("conformance-list-{i:03}")).collect();
+    let mut names: Vec<String> = (0..150)
+        .map(|i| format!("conformance-list-{i:03}"))
+        .collect();
     names.push("conformance-other".to_owned());
     for name in names.iter().rev() {
         store.create(name, name.as_bytes()).await.map_err(e)?;

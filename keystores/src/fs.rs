@@ -45,7 +45,10 @@ impl FsKeyStore {
             }
             Ok(_) => {}
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&dir)?;
             }
             Err(err) => return Err(err),
         }
@@ -181,7 +184,8 @@ impl KeyStore for FsKeyStore {
     async fn create(&self, name: &str, value: &[u8]) -> Result<(), Error> {
         let path = self.file(name)?;
         let value = Zeroizing::new(value.to_vec());
-        self.blocking(move |dir| create_file(dir, &path, &value)).await
+        self.blocking(move |dir| create_file(dir, &path, &value))
+            .await
     }
 
     async fn get(&self, name: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
@@ -236,7 +240,9 @@ mod tests {
     async fn concurrent_creates() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(FsKeyStore::open(dir.path()).unwrap());
-        crate::conformance::concurrent_creates(store, 32).await.unwrap();
+        crate::conformance::concurrent_creates(store, 32)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -246,7 +252,10 @@ mod tests {
         store.create("my-key", b"value").await.unwrap();
         let path = dir.path().join("my-key");
         assert_eq!(fs::read(&path).unwrap(), b"value");
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let names: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -282,7 +291,10 @@ mod tests {
                 Err(Error::InvalidName(_))
             ));
             assert!(matches!(store.get(name).await, Err(Error::InvalidName(_))));
-            assert!(matches!(store.delete(name).await, Err(Error::InvalidName(_))));
+            assert!(matches!(
+                store.delete(name).await,
+                Err(Error::InvalidName(_))
+            ));
         }
         assert!(!dir.path().join("x").exists());
     }

@@ -11,11 +11,11 @@
 //! Key names are validated by the server before a keystore sees them; backends still refuse names
 //! that would escape their namespace.
 
+pub mod conformance;
 mod error;
 #[cfg(feature = "fs")]
 pub mod fs;
 pub mod mem;
-pub mod conformance;
 
 pub use error::Error;
 

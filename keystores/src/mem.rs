@@ -70,12 +70,16 @@ impl KeyStore for MemKeyStore {
 mod tests {
     #[tokio::test]
     async fn conformance() {
-        crate::conformance::run(&super::MemKeyStore::new()).await.unwrap();
+        crate::conformance::run(&super::MemKeyStore::new())
+            .await
+            .unwrap();
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_creates() {
         let store = std::sync::Arc::new(super::MemKeyStore::new());
-        crate::conformance::concurrent_creates(store, 32).await.unwrap();
+        crate::conformance::concurrent_creates(store, 32)
+            .await
+            .unwrap();
     }
 }

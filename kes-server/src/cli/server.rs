@@ -1,0 +1,144 @@
+//! `kes server`: runs the server from a KES config file (`--config`), from a self-initialising
+//! data directory (`--data`), or in ephemeral development mode (`--dev`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use kes_client::ApiKey;
+
+use super::quickstart;
+use crate::config::Config;
+use crate::startup::{self, Prepared};
+
+/// The address the server listens on when neither `--addr` nor the config names one.
+const DEFAULT_ADDR: &str = "0.0.0.0:7373";
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    $ kes server --config config.yml\n  \
+    $ kes server --data ./kes-data --addr 127.0.0.1:7373\n  \
+    $ kes server --dev")]
+pub struct ServerArgs {
+    /// The network interface and port to listen on, e.g. 127.0.0.1:7373.
+    #[arg(long, value_name = "IP:PORT")]
+    addr: Option<String>,
+
+    /// Path to the KES server config file.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["dev", "data"])]
+    config: Option<PathBuf>,
+
+    /// Start an ephemeral development server: in-memory keys, a fresh TLS certificate and admin
+    /// API key, all lost on exit.
+    #[arg(long, conflicts_with = "data")]
+    dev: bool,
+
+    /// Keep everything in DIR: a file keystore, a self-signed TLS certificate and an admin API
+    /// key, created on first start and reused afterwards (DIR/config.yml is a normal KES config).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+
+    /// Deprecated and ignored: use the config file's tls.key.
+    #[arg(long, hide = true)]
+    key: Option<String>,
+    /// Deprecated and ignored: use the config file's tls.cert.
+    #[arg(long, hide = true)]
+    cert: Option<String>,
+    /// Deprecated and ignored: use the config file's tls.auth.
+    #[arg(long, hide = true)]
+    auth: Option<String>,
+}
+
+pub fn run(args: ServerArgs) -> Result<(), String> {
+    for (flag, set) in [
+        ("--key", args.key.is_some()),
+        ("--cert", args.cert.is_some()),
+        ("--auth", args.auth.is_some()),
+    ] {
+        if set {
+            eprintln!("Warning: '{flag}' is deprecated and ignored: set it in the config file");
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| format!("failed to start runtime: {err}"))?;
+    runtime.block_on(async move {
+        let addr_flag = args.addr.as_deref().map(parse_addr).transpose()?;
+        let (prepared, addr, banner) = if args.dev {
+            let api_key = ApiKey::generate().map_err(|e| e.to_string())?;
+            let prepared = quickstart::dev_server(&api_key).await?;
+            let banner = format!(
+                "API Key  {}\nAdmin    {}\n\n=> This is a development server: keys are kept in memory and lost on exit.",
+                api_key.to_text().as_str(),
+                api_key.identity()
+            );
+            (prepared, addr_flag, banner)
+        } else if let Some(dir) = &args.data {
+            let init = quickstart::data_dir(dir)?;
+            let config = Config::load(&init.config_path).map_err(|e| e.to_string())?;
+            let prepared = startup::prepare(&config).await?;
+            (prepared, addr_flag.or(config.address), init.banner)
+        } else if let Some(path) = &args.config {
+            let config = Config::load(path).map_err(|e| e.to_string())?;
+            let prepared = startup::prepare(&config).await?;
+            (prepared, addr_flag.or(config.address), String::new())
+        } else {
+            return Err("no config file specified: use --config FILE, --data DIR or --dev (see kes server --help)".to_owned());
+        };
+        let addr = match addr {
+            Some(addr) => addr,
+            None => parse_addr(DEFAULT_ADDR)?,
+        };
+        serve(prepared, addr, &banner).await
+    })
+}
+
+fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| format!("invalid address '{text}': want IP:PORT, e.g. 127.0.0.1:7373"))
+}
+
+async fn serve(prepared: Prepared, addr: SocketAddr, banner: &str) -> Result<(), String> {
+    let listener = crate::serve::bind(addr)
+        .await
+        .map_err(|err| format!("failed to listen on {addr}: {err}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    println!(
+        "Version  {}  commit={}",
+        crate::buildinfo::VERSION,
+        crate::buildinfo::COMMIT
+    );
+    println!("API      https://{local}");
+    if !banner.is_empty() {
+        println!("{banner}");
+    }
+    println!("\n=> Server is up and running...");
+    let server = Arc::clone(&prepared.server);
+    crate::serve::serve(listener, prepared.tls, server, shutdown_signal())
+        .await
+        .map_err(|err| err.to_string())?;
+    println!("\n=> Stopping server... Goodbye.");
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        // Without signal handlers the server can only be killed; keep serving.
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::select! {
+            _ = int.recv() => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => eprintln!("Warning: SIGHUP received: configuration reload is not supported yet; restart the server to apply changes"),
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Opens the keystore a configuration names. This is the only place that maps a
+//! [`KeystoreConfig`] to a backend: adding a backend touches the `keystores` crate, the config's
+//! backend enum, and this `match`.
+
+use std::sync::Arc;
+
+use keystores::KeyStore;
+
+use crate::config::KeystoreConfig;
+
+/// The keystore for `config`, or why it cannot be opened. A backend that this build does not
+/// have yet is an error, never a fallback to another store.
+pub fn open(config: &KeystoreConfig) -> Result<Arc<dyn KeyStore>, String> {
+    match config {
+        KeystoreConfig::Fs { path } => keystores::fs::FsKeyStore::open(path)
+            .map(|store| Arc::new(store) as Arc<dyn KeyStore>)
+            .map_err(|err| format!("failed to open fs keystore '{}': {err}", path.display())),
+        other => Err(format!(
+            "keystore '{}' is not supported by this build yet",
+            other.backend_name()
+        )),
+    }
+}

@@ -1,0 +1,306 @@
+//! Interop with the real upstream Go KES v0.24.0: its `kes` CLI against our server, and data
+//! compatibility both ways with its server on a shared fs keystore directory.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use kes_client::ApiKey;
+use tests::{CertFiles, Client, TestServer, Value, go_kes, json};
+
+/// Runs the Go `kes` CLI with `env` and `args`; returns stdout, panicking with stderr on failure.
+async fn go_cli(env: &[(&str, &str)], args: &[&str]) -> String {
+    let out = tokio::process::Command::new(go_kes())
+        .args(args)
+        .env_clear()
+        .env("HOME", std::env::var("HOME").unwrap_or_default())
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "kes {args:?} failed: {}\nstdout: {stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+async fn cli_session(env: &[(&str, &str)], tag: &str) {
+    let key = format!("go-cli-{tag}");
+    go_cli(env, &["key", "create", &key, "-k"]).await;
+    let ls = go_cli(env, &["key", "ls", "-k", "--json"]).await;
+    assert!(ls.contains(&key), "{ls}");
+    let ls = go_cli(env, &["ls", "-k"]).await;
+    assert!(ls.contains(&key), "{ls}");
+
+    let info: Value =
+        serde_json::from_str(&go_cli(env, &["key", "info", &key, "-k", "--json"]).await).unwrap();
+    assert_eq!(info["name"], key, "{info}");
+
+    let dek: Value = serde_json::from_str(&go_cli(env, &["key", "dek", &key, "-k"]).await).unwrap();
+    let decrypted: Value = serde_json::from_str(
+        &go_cli(
+            env,
+            &[
+                "key",
+                "decrypt",
+                &key,
+                dek["ciphertext"].as_str().unwrap(),
+                "-k",
+            ],
+        )
+        .await,
+    )
+    .unwrap();
+    assert_eq!(decrypted["plaintext"], dek["plaintext"]);
+
+    let enc: Value =
+        serde_json::from_str(&go_cli(env, &["key", "encrypt", &key, "hello world", "-k"]).await)
+            .unwrap();
+    let dec: Value = serde_json::from_str(
+        &go_cli(
+            env,
+            &[
+                "key",
+                "decrypt",
+                &key,
+                enc["ciphertext"].as_str().unwrap(),
+                "-k",
+            ],
+        )
+        .await,
+    )
+    .unwrap();
+    assert_eq!(dec["plaintext"], "aGVsbG8gd29ybGQ=");
+
+    let status = go_cli(env, &["status", "-k", "--json"]).await;
+    assert!(status.contains("version"), "{status}");
+    let identity = go_cli(env, &["identity", "info", "-k", "--json"]).await;
+    assert!(!identity.is_empty());
+
+    go_cli(env, &["key", "rm", &key, "-k"]).await;
+    let ls = go_cli(env, &["key", "ls", "-k", "--json"]).await;
+    assert!(!ls.contains(&key), "{ls}");
+}
+
+#[tokio::test]
+async fn go_cli_with_an_api_key() {
+    let server = TestServer::start("").await;
+    let api_key = server.admin.to_text();
+    let url = server.url();
+    let env = [
+        ("KES_SERVER", url.as_str()),
+        ("KES_API_KEY", api_key.as_str()),
+    ];
+    cli_session(&env, "apikey").await;
+    let identity = go_cli(&env, &["identity", "info", "-k"]).await;
+    assert!(
+        identity.contains(&server.admin.identity().to_string()),
+        "{identity}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn go_cli_with_certificate_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = CertFiles::generate(dir.path(), "client", "client");
+    let config = format!(
+        "policy:\n  cli:\n    allow:\n    - /v1/*\n    identities:\n    - {}\n",
+        user.identity()
+    );
+    let server = TestServer::start(&config).await;
+    let url = server.url();
+    let (cert, key) = (user.cert.to_str().unwrap(), user.key.to_str().unwrap());
+    let env = [
+        ("KES_SERVER", url.as_str()),
+        ("KES_CLIENT_CERT", cert),
+        ("KES_CLIENT_KEY", key),
+    ];
+    cli_session(&env, "cert").await;
+    server.stop().await;
+}
+
+/// The upstream Go server on `keystore`, killed on drop.
+struct GoServer {
+    /// Killed when dropped (`kill_on_drop`).
+    _child: tokio::process::Child,
+    url: String,
+}
+
+impl GoServer {
+    async fn start(dir: &Path, keystore: &Path, cert: &CertFiles, admin: &ApiKey) -> GoServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.join("go-config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "address: 127.0.0.1:{port}\nadmin:\n  identity: {}\ntls:\n  key: {}\n  cert: {}\nkeystore:\n  fs:\n    path: {}\n",
+                admin.identity(),
+                cert.key.display(),
+                cert.cert.display(),
+                keystore.display()
+            ),
+        )
+        .unwrap();
+        let child = tokio::process::Command::new(go_kes())
+            .args(["server", "--config", config.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let server = GoServer {
+            _child: child,
+            url: format!("https://127.0.0.1:{port}"),
+        };
+        let client = Client::with_api_key(&server.url, admin, Some(&cert.cert_der));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(reply) = client.send(tests::Method::GET, "/v1/status", None).await
+                && reply.status.is_success()
+            {
+                return server;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the upstream Go KES server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn data_compatibility_with_the_go_server() {
+    let ours = TestServer::start("").await;
+    let keystore = ours.keystore_dir();
+    let go = GoServer::start(ours.dir.path(), &keystore, &ours.server_cert, &ours.admin).await;
+    let theirs = Client::with_api_key(&go.url, &ours.admin, Some(&ours.server_cert.cert_der));
+    let mine = ours.admin_client();
+
+    // Keys created and imported by upstream, and its ciphertexts, work on ours.
+    theirs.post("/v1/key/create/from-go", "").await.ok();
+    theirs
+        .post(
+            "/v1/key/import/imported-by-go",
+            &json!({"key": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "cipher": "AES256"})
+                .to_string(),
+        )
+        .await
+        .ok();
+    let dek = theirs
+        .post("/v1/key/generate/from-go", r#"{"context":"Y3R4"}"#)
+        .await
+        .ok();
+    let ct = theirs
+        .post(
+            "/v1/key/encrypt/imported-by-go",
+            r#"{"plaintext":"aGVsbG8="}"#,
+        )
+        .await
+        .ok();
+    let body = json!({"ciphertext": dek["ciphertext"], "context": "Y3R4"}).to_string();
+    assert_eq!(
+        mine.post("/v1/key/decrypt/from-go", &body).await.ok()["plaintext"],
+        dek["plaintext"]
+    );
+    let body = json!({"ciphertext": ct["ciphertext"]}).to_string();
+    assert_eq!(
+        mine.post("/v1/key/decrypt/imported-by-go", &body)
+            .await
+            .ok()["plaintext"],
+        "aGVsbG8="
+    );
+    let msg = r#"{"message":"aGk="}"#;
+    assert_eq!(
+        theirs.put("/v1/key/hmac/from-go", msg).await.ok(),
+        mine.put("/v1/key/hmac/from-go", msg).await.ok()
+    );
+    let (a, b) = (
+        theirs.get("/v1/key/describe/from-go").await.ok(),
+        mine.get("/v1/key/describe/from-go").await.ok(),
+    );
+    assert_eq!(a, b, "describe differs");
+
+    // And the other way round.
+    mine.post("/v1/key/create/from-rust", "").await.ok();
+    mine.post(
+        "/v1/key/import/imported-by-rust",
+        &json!({"key": "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=", "cipher": "AES256"})
+            .to_string(),
+    )
+    .await
+    .ok();
+    let dek = mine
+        .post("/v1/key/generate/from-rust", r#"{"context":"Y3R4"}"#)
+        .await
+        .ok();
+    let ct = mine
+        .post(
+            "/v1/key/encrypt/imported-by-rust",
+            r#"{"plaintext":"aGVsbG8="}"#,
+        )
+        .await
+        .ok();
+    let body = json!({"ciphertext": dek["ciphertext"], "context": "Y3R4"}).to_string();
+    assert_eq!(
+        theirs.post("/v1/key/decrypt/from-rust", &body).await.ok()["plaintext"],
+        dek["plaintext"]
+    );
+    let body = json!({"ciphertext": ct["ciphertext"]}).to_string();
+    assert_eq!(
+        theirs
+            .post("/v1/key/decrypt/imported-by-rust", &body)
+            .await
+            .ok()["plaintext"],
+        "aGVsbG8="
+    );
+    assert_eq!(
+        theirs.put("/v1/key/hmac/from-rust", msg).await.ok(),
+        mine.put("/v1/key/hmac/from-rust", msg).await.ok()
+    );
+    let (a, b) = (
+        theirs.get("/v1/key/describe/from-rust").await.ok(),
+        mine.get("/v1/key/describe/from-rust").await.ok(),
+    );
+    assert_eq!(a, b, "describe differs");
+
+    // Both list the same keys, and agree on the errors clients compare.
+    assert_eq!(
+        theirs.get("/v1/key/list/*").await.ok()["names"],
+        mine.get("/v1/key/list/*").await.ok()["names"]
+    );
+    for (method, path, body) in [
+        ("POST", "/v1/key/create/from-go", ""),
+        ("GET", "/v1/key/describe/missing", ""),
+        (
+            "POST",
+            "/v1/key/decrypt/from-go",
+            r#"{"ciphertext":"AAAA"}"#,
+        ),
+        ("POST", "/v1/key/create/bad.name", ""),
+        ("GET", "/v1/key/create/x", ""),
+    ] {
+        let method: tests::Method = method.parse().unwrap();
+        let a = theirs
+            .send(method.clone(), path, Some(body.as_bytes().to_vec()))
+            .await
+            .unwrap();
+        let b = mine
+            .send(method, path, Some(body.as_bytes().to_vec()))
+            .await
+            .unwrap();
+        assert_eq!((a.status, a.json()), (b.status, b.json()), "{path}");
+    }
+    drop(go);
+    ours.stop().await;
+}

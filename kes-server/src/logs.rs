@@ -17,30 +17,22 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::broadcast;
 
+pub use crate::config::Level;
+
 /// How many events a stream subscriber may fall behind before it starts losing them.
 const STREAM_CAPACITY: usize = 1024;
 
-/// A log level on the slog scale the configuration uses (DEBUG -4, INFO 0, WARN 4, ERROR 8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Level(pub i32);
-
-impl Level {
-    pub const DEBUG: Level = Level(-4);
-    pub const INFO: Level = Level(0);
-    pub const WARN: Level = Level(4);
-    pub const ERROR: Level = Level(8);
-
-    fn name(self) -> String {
-        let (base, name) = match self.0 {
-            i32::MIN..=-1 => (Level::DEBUG, "DEBUG"),
-            0..=3 => (Level::INFO, "INFO"),
-            4..=7 => (Level::WARN, "WARN"),
-            _ => (Level::ERROR, "ERROR"),
-        };
-        match self.0 - base.0 {
-            0 => name.to_owned(),
-            d => format!("{name}{d:+}"),
-        }
+/// A level's name as slog prints it: `INFO`, `WARN+2`, `DEBUG-1`.
+fn level_name(level: Level) -> String {
+    let (base, name) = match level.0 {
+        i32::MIN..=-1 => (Level::DEBUG, "DEBUG"),
+        0..=3 => (Level::INFO, "INFO"),
+        4..=7 => (Level::WARN, "WARN"),
+        _ => (Level::ERROR, "ERROR"),
+    };
+    match level.0 - base.0 {
+        0 => name.to_owned(),
+        d => format!("{name}{d:+}"),
     }
 }
 
@@ -86,13 +78,13 @@ impl Logs {
 
     /// Writes an error-log line to stderr and to the error stream's subscribers.
     pub fn error(&self, level: Level, message: &str, request: Option<&RequestInfo>) {
-        if level < self.error_level {
+        if !self.error_level.is_enabled(level) {
             return;
         }
         let mut line = format!(
             "time={} level={} msg={}",
             now(),
-            level.name(),
+            level_name(level),
             quote(message)
         );
         if let Some(req) = request {
@@ -113,7 +105,7 @@ impl Logs {
     /// Records a finished request: every request goes to the audit stream; successful key
     /// create, import and delete also go to stdout as text, as in the reference.
     pub fn audit(&self, event: AuditEvent<'_>) {
-        if Level::INFO < self.audit_level {
+        if !self.audit_level.is_enabled(Level::INFO) {
             return;
         }
         if event.status == StatusCode::OK
@@ -228,10 +220,10 @@ mod tests {
 
     #[test]
     fn level_names() {
-        assert_eq!(Level::INFO.name(), "INFO");
-        assert_eq!(Level(2).name(), "INFO+2");
-        assert_eq!(Level(-6).name(), "DEBUG-2");
-        assert_eq!(Level::ERROR.name(), "ERROR");
+        assert_eq!(level_name(Level::INFO), "INFO");
+        assert_eq!(level_name(Level(2)), "INFO+2");
+        assert_eq!(level_name(Level(-6)), "DEBUG-2");
+        assert_eq!(level_name(Level::ERROR), "ERROR");
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub async fn prepare_with(
     key: rustls::pki_types::PrivateKeyDer<'static>,
 ) -> Result<Prepared, String> {
     let policies = policy_set(config)?;
-    let logs = Logs::new(Level(config.log.error.0), Level(config.log.audit.0));
+    let logs = Logs::new(config.log.error, config.log.audit);
     for warning in &config.warnings {
         logs.error(Level::WARN, warning, None);
     }

@@ -96,8 +96,7 @@ pub fn run(args: ServerArgs) -> Result<(), String> {
 }
 
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {
-    text.parse()
-        .map_err(|_| format!("invalid address '{text}': want IP:PORT, e.g. 127.0.0.1:7373"))
+    crate::config::parse_address(text).map_err(|err| err.to_string())
 }
 
 async fn serve(prepared: Prepared, addr: SocketAddr, banner: &str) -> Result<(), String> {

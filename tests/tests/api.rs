@@ -776,3 +776,80 @@ fn base64_encode(b: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
+
+#[tokio::test]
+async fn keystore_failures_map_to_5xx() {
+    let server = TestServer::start("").await;
+    let c = server.admin_client();
+    c.post("/v1/key/create/good", "").await.ok();
+    // A stored value that is no key at all.
+    std::fs::write(server.keystore_dir().join("corrupt"), b"not a key").unwrap();
+    for (method, route) in [
+        ("GET", "describe"),
+        ("POST", "generate"),
+        ("POST", "encrypt"),
+        ("POST", "decrypt"),
+        ("PUT", "hmac"),
+    ] {
+        let reply = c
+            .send(
+                method.parse().unwrap(),
+                &format!("/v1/key/{route}/corrupt"),
+                Some(br#"{"plaintext":"","ciphertext":"AAAA","message":""}"#.to_vec()),
+            )
+            .await
+            .unwrap();
+        reply.assert_error(502, "failed to read key");
+    }
+    assert_eq!(
+        std::fs::read(server.keystore_dir().join("corrupt")).unwrap(),
+        b"not a key"
+    );
+
+    // The keystore directory is replaced by a file.
+    std::fs::remove_dir_all(server.keystore_dir()).unwrap();
+    std::fs::write(server.keystore_dir(), b"").unwrap();
+    c.post("/v1/key/create/new", "")
+        .await
+        .assert_error(502, "failed to create key");
+    c.post(
+        "/v1/key/import/new",
+        &json!({"key": B64_32_ZERO}).to_string(),
+    )
+    .await
+    .assert_error(502, "failed to create key");
+    c.get("/v1/key/list/")
+        .await
+        .assert_error(502, "failed to list keys");
+    c.get("/v1/key/describe/good")
+        .await
+        .assert_error(502, "failed to read key");
+    c.delete("/v1/key/delete/good")
+        .await
+        .assert_error(502, "failed to delete key");
+    c.get("/v1/ready")
+        .await
+        .assert_error(502, "key store is unavailable");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn more_than_one_client_certificate() {
+    let server = TestServer::start("").await;
+    let a = server.admin.certificate().unwrap();
+    let b = ApiKey::generate().unwrap().certificate().unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(server.server_cert.cert_der.clone()).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(vec![a.cert_der, b.cert_der], a.key_der)
+        .unwrap();
+    let c = Client::with_tls(&server.url(), tls);
+    c.get("/v1/status")
+        .await
+        .assert_error(400, "tls: received more than one client certificate");
+    server.stop().await;
+}

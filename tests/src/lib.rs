@@ -28,6 +28,41 @@ pub struct CertFiles {
 }
 
 impl CertFiles {
+    /// A new CA certificate (ECDSA P-256) in `dir`, and a client certificate it signed.
+    pub fn generate_ca_and_client(dir: &Path) -> (CertFiles, CertFiles) {
+        let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "test CA");
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let ca_files = Self::write(dir, "ca", &ca_cert, &ca_key);
+
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "verified client");
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        (ca_files, Self::write(dir, "ca-client", &cert, &key))
+    }
+
+    fn write(dir: &Path, name: &str, cert: &rcgen::Certificate, key: &KeyPair) -> CertFiles {
+        let cert_path = dir.join(format!("{name}.cert"));
+        let key_path = dir.join(format!("{name}.key"));
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        CertFiles {
+            cert: cert_path,
+            key: key_path,
+            cert_der: cert.der().clone(),
+            key_der: Arc::new(PrivatePkcs8KeyDer::from(key.serialize_der()).into()),
+        }
+    }
+
     /// A new ECDSA P-256 certificate for `cn`, with `localhost`/127.0.0.1 SANs, in `dir`.
     pub fn generate(dir: &Path, name: &str, cn: &str) -> CertFiles {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
@@ -80,10 +115,21 @@ impl TestServer {
 
     /// Like [`TestServer::start`], with the fs keystore at `keystore`.
     pub async fn start_in(dir: tempfile::TempDir, keystore: &Path, extra: &str) -> TestServer {
+        Self::start_with(dir, keystore, "", extra).await
+    }
+
+    /// Like [`TestServer::start_in`]; `tls_extra` is added to the `tls:` section (indented
+    /// lines such as `  auth: on\n`).
+    pub async fn start_with(
+        dir: tempfile::TempDir,
+        keystore: &Path,
+        tls_extra: &str,
+        extra: &str,
+    ) -> TestServer {
         let server_cert = CertFiles::generate(dir.path(), "server", "localhost");
         let admin = ApiKey::generate().unwrap();
         let yaml = format!(
-            "version: v1\naddress: 127.0.0.1:0\nadmin:\n  identity: {admin}\ntls:\n  key: {key}\n  cert: {cert}\nkeystore:\n  fs:\n    path: {keys}\n{extra}",
+            "version: v1\naddress: 127.0.0.1:0\nadmin:\n  identity: {admin}\ntls:\n  key: {key}\n  cert: {cert}\n{tls_extra}keystore:\n  fs:\n    path: {keys}\n{extra}",
             admin = admin.identity(),
             key = server_cert.key.display(),
             cert = server_cert.cert.display(),

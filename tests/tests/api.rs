@@ -853,3 +853,38 @@ async fn more_than_one_client_certificate() {
         .assert_error(400, "tls: received more than one client certificate");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn verified_client_certificates_with_tls_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, client) = CertFiles::generate_ca_and_client(dir.path());
+    let keys = dir.path().join("keys");
+    let policy = format!(
+        "policy:\n  verified:\n    allow:\n    - /v1/key/*\n    identities:\n    - {}\n",
+        client.identity()
+    );
+    let tls = format!("  auth: on\n  ca: {}\n", ca.cert.display());
+    let server = TestServer::start_with(dir, &keys, &tls, &policy).await;
+
+    server
+        .client_with_cert(&client)
+        .post("/v1/key/create/verified", "")
+        .await
+        .ok();
+    // Self-signed certificates (API keys included) no longer get through the handshake.
+    let self_signed = server.client(&ApiKey::generate().unwrap());
+    assert!(
+        self_signed
+            .send(Method::GET, "/version", None)
+            .await
+            .is_err()
+    );
+    assert!(
+        server
+            .admin_client()
+            .send(Method::GET, "/version", None)
+            .await
+            .is_err()
+    );
+    server.stop().await;
+}

@@ -888,3 +888,26 @@ async fn verified_client_certificates_with_tls_ca() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn error_stream_delivers_events() {
+    let server = TestServer::start("").await;
+    let c = server.admin_client();
+    let mut stream = c.stream("/v1/log/error").await;
+    c.post("/v1/key/create/k", "").await.ok();
+    c.post("/v1/key/encrypt/k", "{")
+        .await
+        .assert_error(400, "invalid request body");
+    let line = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next_line())
+        .await
+        .unwrap();
+    let event: Value = serde_json::from_str(&line).unwrap();
+    let message = event["message"].as_str().unwrap();
+    assert!(message.contains("level=ERROR"), "{message}");
+    assert!(
+        message.contains("msg=\"invalid request body\""),
+        "{message}"
+    );
+    assert!(message.contains("req.path=/v1/key/encrypt/k"), "{message}");
+    server.stop().await;
+}

@@ -423,3 +423,72 @@ pub fn go_kes() -> PathBuf {
     );
     path
 }
+
+/// The upstream Go KES server (v0.24.0) on an fs keystore, killed on drop.
+#[derive(Debug)]
+pub struct GoServer {
+    /// Killed when dropped (`kill_on_drop`).
+    _child: tokio::process::Child,
+    /// `https://127.0.0.1:<port>`.
+    pub url: String,
+}
+
+impl GoServer {
+    /// Starts the Go server with `admin` as admin, `cert` as server certificate and the fs
+    /// keystore at `keystore`; waits until `/v1/status` answers.
+    pub async fn start(dir: &Path, keystore: &Path, cert: &CertFiles, admin: &ApiKey) -> GoServer {
+        Self::start_with(dir, keystore, cert, admin, "").await
+    }
+
+    /// Like [`GoServer::start`], with `extra` appended to the YAML config (e.g. policies).
+    pub async fn start_with(
+        dir: &Path,
+        keystore: &Path,
+        cert: &CertFiles,
+        admin: &ApiKey,
+        extra: &str,
+    ) -> GoServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.join("go-config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "address: 127.0.0.1:{port}\nadmin:\n  identity: {}\ntls:\n  key: {}\n  cert: {}\nkeystore:\n  fs:\n    path: {}\n{extra}",
+                admin.identity(),
+                cert.key.display(),
+                cert.cert.display(),
+                keystore.display()
+            ),
+        )
+        .unwrap();
+        let child = tokio::process::Command::new(go_kes())
+            .args(["server", "--config", config.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let server = GoServer {
+            _child: child,
+            url: format!("https://127.0.0.1:{port}"),
+        };
+        let client = Client::with_api_key(&server.url, admin, Some(&cert.cert_der));
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(reply) = client.send(Method::GET, "/v1/status", None).await
+                && reply.status.is_success()
+            {
+                return server;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the upstream Go KES server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}

@@ -2,12 +2,9 @@
 //! compatibility both ways with its server on a shared fs keystore directory.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
-use kes_client::ApiKey;
-use tests::{CertFiles, Client, TestServer, Value, go_kes, json};
+use tests::{CertFiles, Client, GoServer, TestServer, Value, go_kes, json};
 
 /// Runs the Go `kes` CLI with `env` and `args`; returns stdout, panicking with stderr on failure.
 async fn go_cli(env: &[(&str, &str)], args: &[&str]) -> String {
@@ -123,60 +120,6 @@ async fn go_cli_with_certificate_files() {
     ];
     cli_session(&env, "cert").await;
     server.stop().await;
-}
-
-/// The upstream Go server on `keystore`, killed on drop.
-struct GoServer {
-    /// Killed when dropped (`kill_on_drop`).
-    _child: tokio::process::Child,
-    url: String,
-}
-
-impl GoServer {
-    async fn start(dir: &Path, keystore: &Path, cert: &CertFiles, admin: &ApiKey) -> GoServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let config = dir.join("go-config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "address: 127.0.0.1:{port}\nadmin:\n  identity: {}\ntls:\n  key: {}\n  cert: {}\nkeystore:\n  fs:\n    path: {}\n",
-                admin.identity(),
-                cert.key.display(),
-                cert.cert.display(),
-                keystore.display()
-            ),
-        )
-        .unwrap();
-        let child = tokio::process::Command::new(go_kes())
-            .args(["server", "--config", config.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let server = GoServer {
-            _child: child,
-            url: format!("https://127.0.0.1:{port}"),
-        };
-        let client = Client::with_api_key(&server.url, admin, Some(&cert.cert_der));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(reply) = client.send(tests::Method::GET, "/v1/status", None).await
-                && reply.status.is_success()
-            {
-                return server;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the upstream Go KES server did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
 }
 
 #[tokio::test]

@@ -18,7 +18,7 @@ const GO_STD: GeneralPurpose = GeneralPurpose::new(
 ///
 /// The caller wraps the result in `Zeroizing` when it is secret; a copy made to drop line
 /// breaks is zeroized here.
-pub(crate) fn decode(input: &[u8]) -> Option<Vec<u8>> {
+pub fn decode(input: &[u8]) -> Option<Vec<u8>> {
     if input.iter().any(|&c| c == b'\r' || c == b'\n') {
         let stripped: Zeroizing<Vec<u8>> = Zeroizing::new(
             input

@@ -10,7 +10,7 @@ const SIGMA: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
 
 /// Returns HChaCha20(key, nonce): 20 ChaCha rounds without the final addition, output words
 /// 0..4 and 12..16.
-pub(crate) fn hchacha20(key: &[u8; 32], nonce: &[u8; 16]) -> Zeroizing<[u8; 32]> {
+pub fn hchacha20(key: &[u8; 32], nonce: &[u8; 16]) -> Zeroizing<[u8; 32]> {
     let mut s = [0u32; 16];
     s[..4].copy_from_slice(&SIGMA);
     for (word, chunk) in s[4..12].iter_mut().zip(key.chunks_exact(4)) {

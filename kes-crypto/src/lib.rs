@@ -20,7 +20,7 @@
 mod aead;
 mod ciphertext;
 mod error;
-mod go_base64;
+pub mod go_base64;
 mod hchacha;
 mod hmac_key;
 mod key_type;
@@ -31,6 +31,7 @@ mod secret_key;
 mod vector_tests;
 
 pub use error::{Error, FormatError};
+pub use hchacha::hchacha20;
 pub use hmac_key::HmacKey;
 pub use key_type::KeyType;
 pub use key_version::KeyVersion;

@@ -60,14 +60,10 @@ impl<'de> Deserialize<'de> for B64 {
     }
 }
 
-/// Decodes standard base64 with padding, ignoring `\r` and `\n` like Go's decoder.
+/// Decodes base64 as Go's `base64.StdEncoding` does (padding required, `\r` and `\n` ignored,
+/// non-zero trailing bits accepted), which is how the reference decodes JSON byte fields.
 pub fn decode_b64(text: &str) -> Option<Vec<u8>> {
-    if text.contains(['\r', '\n']) {
-        let cleaned: String = text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
-        STANDARD.decode(cleaned).ok()
-    } else {
-        STANDARD.decode(text).ok()
-    }
+    kes_crypto::go_base64::decode(text.as_bytes())
 }
 
 /// Encodes bytes as standard base64 with padding.

@@ -492,3 +492,35 @@ impl GoServer {
         }
     }
 }
+
+/// Our `kes` binary. The first call runs `cargo build -p kes-server --bin kes` (fast when it is
+/// up to date, so a stale binary is never tested) and returns `<target>/debug/kes`
+/// (`$CARGO_TARGET_DIR` or the workspace's `target`). Panics if the build fails or the binary
+/// is missing afterwards.
+pub fn our_kes() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace.join("target"));
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "-p", "kes-server", "--bin", "kes"])
+            .current_dir(&workspace)
+            .status()
+            .expect("running `cargo build -p kes-server --bin kes`");
+        assert!(
+            status.success(),
+            "`cargo build -p kes-server --bin kes` failed"
+        );
+        let bin = target.join("debug").join("kes");
+        assert!(
+            bin.is_file(),
+            "our kes binary is missing at {} after building it",
+            bin.display()
+        );
+        bin
+    })
+    .clone()
+}

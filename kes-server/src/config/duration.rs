@@ -19,7 +19,7 @@ const LIMIT: u128 = 1 << 63;
 
 /// A parsed duration: its sign and its magnitude in nanoseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct GoDuration {
+pub(crate) struct GoDuration {
     pub negative: bool,
     pub nanos: u64,
 }
@@ -31,7 +31,7 @@ impl GoDuration {
 }
 
 /// Parses `text`, or `None` if it is not a Go duration.
-pub(super) fn parse(text: &str) -> Option<GoDuration> {
+pub(crate) fn parse(text: &str) -> Option<GoDuration> {
     let (negative, mut rest) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),

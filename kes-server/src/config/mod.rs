@@ -13,7 +13,7 @@
 mod address;
 mod api;
 mod cache;
-mod duration;
+pub(crate) mod duration;
 mod env;
 mod error;
 mod fields;

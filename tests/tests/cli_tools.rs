@@ -1,0 +1,562 @@
+//! The local and streaming `kes` commands: `identity new|of`, `log` and `migrate`. Where the
+//! command exists upstream, our output is compared with the upstream Go `kes` v0.24.0 CLI's,
+//! both run against our server.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tests::{TestServer, Value, go_kes, json, our_kes};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use x509_parser::prelude::*;
+
+/// What one CLI run printed.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `bin` with `args` in `dir`, with a clean environment plus `env`.
+async fn run(bin: &Path, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let out = tokio::process::Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("HOME", std::env::var("HOME").unwrap_or_default())
+        .env("TZ", "UTC")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs our `kes` and expects success.
+async fn ours_ok(dir: &Path, args: &[&str]) -> String {
+    let out = run(&our_kes(), dir, &[], args).await;
+    assert_eq!(out.code, 0, "kes {args:?}: {}{}", out.stdout, out.stderr);
+    out.stdout
+}
+
+/// The value after `label` and a blank line in `kes identity new` output.
+fn field_after(output: &str, label: &str) -> String {
+    let mut lines = output.lines().skip_while(|l| *l != label);
+    lines.next();
+    lines.next();
+    lines.next().unwrap_or_default().trim().to_owned()
+}
+
+#[tokio::test]
+async fn identity_new_writes_a_private_key_and_certificate() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = ours_ok(
+        dir.path(),
+        &[
+            "identity",
+            "new",
+            "--key",
+            "c.key",
+            "--cert",
+            "c.crt",
+            "--ip",
+            "10.1.2.3",
+            "--ip",
+            "::1",
+            "--dns",
+            "kes.example",
+            "--expiry",
+            "48h",
+            "my-client",
+        ],
+    )
+    .await;
+    let api_key = field_after(&out, "Your API key:");
+    let identity = field_after(&out, "Your Identity:");
+    assert!(api_key.starts_with("kes:v1:"), "{out}");
+    assert_eq!(identity.len(), 64, "{out}");
+    assert!(out.ends_with("    kes identity of c.crt\n"), "{out}");
+
+    let mode = |name: &str| {
+        std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("c.key"), 0o600);
+    assert_eq!(mode("c.crt"), 0o644);
+
+    let pem = std::fs::read(dir.path().join("c.crt")).unwrap();
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+    assert_eq!(pem.label, "CERTIFICATE");
+    let cert = pem.parse_x509().unwrap();
+    let cn: Vec<_> = cert.subject().iter_common_name().collect();
+    assert_eq!(cn.len(), 1);
+    assert_eq!(cn[0].as_str().unwrap(), "my-client");
+    assert_eq!(cert.subject(), cert.issuer());
+    assert_eq!(
+        cert.signature_algorithm.algorithm,
+        x509_parser::oid_registry::OID_SIG_ED25519
+    );
+    let eku = cert.extended_key_usage().unwrap().unwrap().value;
+    assert!(eku.client_auth && eku.server_auth, "{eku:?}");
+    let ku = cert.key_usage().unwrap().unwrap();
+    assert!(ku.critical && ku.value.digital_signature());
+    let bc = cert.basic_constraints().unwrap().unwrap();
+    assert!(!bc.value.ca);
+    let san = cert.subject_alternative_name().unwrap().unwrap().value;
+    let names: Vec<String> = san.general_names.iter().map(|n| n.to_string()).collect();
+    assert!(
+        names.contains(&"DNSName(kes.example)".to_owned()),
+        "{names:?}"
+    );
+    let ips: Vec<&[u8]> = san
+        .general_names
+        .iter()
+        .filter_map(|n| match n {
+            GeneralName::IPAddress(ip) => Some(*ip),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ips.len(), 2, "{names:?}");
+    assert!(ips.contains(&&[10u8, 1, 2, 3][..]));
+    let validity = cert.validity();
+    let lifetime = validity.not_after.timestamp() - validity.not_before.timestamp();
+    assert_eq!(lifetime, 48 * 3600);
+    let spki_identity = kes_client::identity_of_certificate(pem.contents.as_slice()).unwrap();
+    assert_eq!(spki_identity.to_string(), identity);
+
+    // The key file holds the API key's PKCS#8 Ed25519 key; both tools agree.
+    let key_pem = std::fs::read_to_string(dir.path().join("c.key")).unwrap();
+    assert!(
+        key_pem.starts_with("-----BEGIN PRIVATE KEY-----\n"),
+        "{key_pem}"
+    );
+    assert_eq!(ours_ok(dir.path(), &["identity", "c.key"]).await, api_key);
+    assert_eq!(
+        ours_ok(dir.path(), &["identity", "of", "c.crt"]).await,
+        identity
+    );
+    assert_eq!(ours_ok(dir.path(), &["identity", &api_key]).await, identity);
+    let go = run(&go_kes(), dir.path(), &[], &["identity", "of", "c.crt"]).await;
+    assert_eq!(go.stdout, identity);
+
+    // Existing files are kept unless --force is given.
+    let again = run(
+        &our_kes(),
+        dir.path(),
+        &[],
+        &["identity", "new", "--key", "c.key", "--cert", "c.crt"],
+    )
+    .await;
+    assert_eq!(again.code, 1);
+    assert_eq!(
+        again.stderr,
+        "Error: private key already exists. Use --force to overwrite it\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("c.key")).unwrap(),
+        key_pem
+    );
+    ours_ok(
+        dir.path(),
+        &["identity", "new", "--key", "c.key", "--cert", "c.crt", "-f"],
+    )
+    .await;
+    assert_ne!(
+        std::fs::read_to_string(dir.path().join("c.key")).unwrap(),
+        key_pem
+    );
+    assert_eq!(mode("c.key"), 0o600);
+    assert_eq!(mode("c.crt"), 0o644);
+
+    // Without files, the file-only flags are usage mistakes, as upstream.
+    let out = run(
+        &our_kes(),
+        dir.path(),
+        &[],
+        &["identity", "new", "--ip", "10.0.0.1"],
+    )
+    .await;
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        "Error: '--ip' requires a private key and certificate file. Set the '--cert' and '--key' flag\n"
+    );
+}
+
+#[tokio::test]
+async fn identity_of_matches_upstream() {
+    let dir = tempfile::tempdir().unwrap();
+    // A certificate and key made by the upstream CLI, and an ECDSA certificate from rcgen.
+    let go = run(
+        &go_kes(),
+        dir.path(),
+        &[],
+        &[
+            "identity", "new", "--key", "go.key", "--cert", "go.crt", "go",
+        ],
+    )
+    .await;
+    assert_eq!(go.code, 0, "{}", go.stderr);
+    let ecdsa = tests::CertFiles::generate(dir.path(), "ecdsa", "ecdsa client");
+    let api_key = kes_client::ApiKey::generate().unwrap();
+    let api_key = api_key.to_text();
+    let ecdsa_cert = ecdsa.cert.to_str().unwrap();
+    let ecdsa_key = ecdsa.key.to_str().unwrap();
+
+    for args in [
+        vec!["identity", "of", api_key.as_str()],
+        vec!["identity", "of", "go.crt"],
+        vec!["identity", "of", ecdsa_cert],
+        vec!["identity", api_key.as_str()],
+        vec!["identity", "go.crt"],
+        vec!["identity", "go.key"],
+        vec!["identity", "of", "go.key"],
+        vec!["identity", "of", "missing.crt"],
+        vec!["identity", "of"],
+        vec!["identity", ecdsa_key],
+        vec!["identity", "missing.crt"],
+    ] {
+        let ours = run(&our_kes(), dir.path(), &[], &args).await;
+        let theirs = run(&go_kes(), dir.path(), &[], &args).await;
+        assert_eq!(ours.code, theirs.code, "{args:?}: {ours:?} vs {theirs:?}");
+        assert_eq!(ours.stdout, theirs.stdout, "{args:?}");
+        assert_eq!(ours.stderr, theirs.stderr, "{args:?}");
+    }
+    let ours = ours_ok(dir.path(), &["identity", "of", ecdsa_cert]).await;
+    assert_eq!(ours, ecdsa.identity());
+
+    // `identity new`, with and without files, prints upstream's text around the fresh values.
+    for (ours_args, go_args) in [
+        (vec!["identity", "new"], vec!["identity", "new"]),
+        (
+            vec!["identity", "new", "--key", "n.key", "--cert", "n.crt", "x"],
+            vec![
+                "identity", "new", "--key", "n2.key", "--cert", "n.crt2", "x",
+            ],
+        ),
+    ] {
+        let ours = run(&our_kes(), dir.path(), &[], &ours_args).await;
+        let theirs = run(&go_kes(), dir.path(), &[], &go_args).await;
+        assert_eq!((ours.code, theirs.code), (0, 0), "{ours:?} {theirs:?}");
+        let mask = |s: &str| {
+            s.lines()
+                .map(|l| {
+                    let l = l.replace("n2.key", "n.key").replace("n.crt2", "n.crt");
+                    match l.trim().len() {
+                        51 if l.contains("kes:v1:") => l.replace(l.trim(), "<key>"),
+                        64 => l.replace(l.trim(), "<identity>"),
+                        _ if l.contains("kes:v1:") => "kes identity of <key>".to_owned(),
+                        _ => l,
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+                + if s.ends_with("\n\n") { "\n\n" } else { "\n" }
+        };
+        assert_eq!(mask(&ours.stdout), mask(&theirs.stdout));
+    }
+}
+
+/// A running `kes log` process whose stdout is read line by line.
+struct LogProcess {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    seen: Vec<String>,
+}
+
+impl LogProcess {
+    fn spawn(bin: &Path, server: &TestServer, args: &[&str]) -> LogProcess {
+        let mut child = tokio::process::Command::new(bin)
+            .args(args)
+            .env_clear()
+            .env("HOME", std::env::var("HOME").unwrap_or_default())
+            .env("TZ", "UTC")
+            .env("KES_SERVER", server.url())
+            .env("KES_API_KEY", server.admin.to_text().as_str())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        LogProcess {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads lines until one contains `needle`; panics after 20 s.
+    async fn wait_for(&mut self, needle: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !self.seen.iter().any(|l| l.contains(needle)) {
+            let line = tokio::time::timeout_at(deadline, self.lines.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("no line with {needle:?} in {:?}", self.seen))
+                .unwrap()
+                .unwrap_or_else(|| panic!("stream ended before {needle:?}: {:?}", self.seen));
+            self.seen.push(line);
+        }
+    }
+
+    /// The lines from the first one containing `from` up to and including the first one
+    /// containing `to`.
+    async fn section(mut self, from: &str, to: &str) -> Vec<String> {
+        self.wait_for(to).await;
+        let _ = self.child.kill().await;
+        let start = self.seen.iter().position(|l| l.contains(from)).unwrap();
+        let end = self.seen.iter().position(|l| l.contains(to)).unwrap();
+        self.seen[start..=end].to_vec()
+    }
+}
+
+/// Masks the clock time and the latency of an audit table row.
+fn mask_row(row: &str) -> String {
+    let (clock, rest) = row.split_at(8);
+    assert!(
+        clock.chars().all(|c| c.is_ascii_digit() || c == ':'),
+        "{row}"
+    );
+    let (rest, latency) = rest.rsplit_once(' ').unwrap();
+    assert!(
+        latency.ends_with("ns")
+            || latency.ends_with("µs")
+            || latency.ends_with("ms")
+            || latency.ends_with('s'),
+        "{row}"
+    );
+    format!("hh:mm:ss{rest} <latency>")
+}
+
+/// Masks `"time":"…"` and `"time":123` in an audit JSON line, keeping the field order.
+fn mask_json(line: &str) -> String {
+    let value: Value = serde_json::from_str(line).unwrap();
+    assert!(
+        value["time"].is_string() && value["response"]["time"].is_u64(),
+        "{line}"
+    );
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(at) = rest.find("\"time\":") {
+        out.push_str(&rest[..at + 7]);
+        rest = &rest[at + 7..];
+        let end = match rest.strip_prefix('"') {
+            Some(quoted) => quoted.find('"').unwrap() + 2,
+            None => rest.find(|c: char| !c.is_ascii_digit()).unwrap(),
+        };
+        out.push_str("<masked>");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[tokio::test]
+async fn log_matches_upstream_cli_against_our_server() {
+    let server = TestServer::start("").await;
+    let admin = server.admin_client();
+    for (json_flag, tag) in [(false, "table"), (true, "json")] {
+        let mut args = vec!["log", "-k"];
+        if json_flag {
+            args.push("--json");
+        }
+        let mut ours = LogProcess::spawn(&our_kes(), &server, &args);
+        ours.wait_for("/v1/log/audit").await;
+        let mut theirs = LogProcess::spawn(&go_kes(), &server, &args);
+        theirs.wait_for("/v1/log/audit").await;
+        if !json_flag {
+            assert_eq!(ours.seen[0], theirs.seen[0], "header");
+            assert_eq!(
+                ours.seen[0],
+                "Time        Status    Identity                IP                 API                               Latency"
+            );
+        }
+
+        let first = format!("/v1/key/create/log-{tag}");
+        admin.post(&first, "").await.ok();
+        admin.post(&first, "").await; // 400: exists
+        let missing = format!("/v1/key/describe/missing-{tag}");
+        admin.get(&missing).await;
+
+        let ours = ours.section(&first, &missing).await;
+        let theirs = theirs.section(&first, &missing).await;
+        assert_eq!(ours.len(), 3, "{ours:?}");
+        let mask = if json_flag { mask_json } else { mask_row };
+        let ours: Vec<String> = ours.iter().map(|l| mask(l)).collect();
+        let theirs: Vec<String> = theirs.iter().map(|l| mask(l)).collect();
+        assert_eq!(ours, theirs);
+        if !json_flag {
+            assert!(ours[1].contains(" 400  "), "{}", ours[1]);
+            assert!(ours[2].contains(" 404  "), "{}", ours[2]);
+        }
+    }
+    server.stop().await;
+}
+
+/// Every file in `dir`: name and content, sorted by name.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn migrate_copies_keys_between_fs_keystores() {
+    let root = tempfile::tempdir().unwrap();
+    let (src, dst, part) = (
+        root.path().join("src"),
+        root.path().join("dst"),
+        root.path().join("part"),
+    );
+    let source = TestServer::start_in(tempfile::tempdir().unwrap(), &src, "").await;
+    let admin = source.admin_client();
+    let names = ["mig-a", "mig-b", "other"];
+    let mut deks = Vec::new();
+    for name in names {
+        admin.post(&format!("/v1/key/create/{name}"), "").await.ok();
+        let dek = admin
+            .post(
+                &format!("/v1/key/generate/{name}"),
+                &json!({ "context": "Y29udGV4dA==" }).to_string(),
+            )
+            .await
+            .ok();
+        deks.push((name, dek));
+    }
+
+    // Config files for both sides: the source server's config with another keystore path.
+    let config = std::fs::read_to_string(source.dir.path().join("config.yml")).unwrap();
+    let from = root.path().join("from.yml");
+    std::fs::write(&from, &config).unwrap();
+    let to_config = |path: &Path| {
+        let file = root.path().join(format!(
+            "{}.yml",
+            path.file_name().unwrap().to_string_lossy()
+        ));
+        let text = config.replace(
+            &format!("path: {}", src.display()),
+            &format!("path: {}", path.display()),
+        );
+        assert_ne!(text, config);
+        std::fs::write(&file, text).unwrap();
+        file
+    };
+    let (to, to_part) = (to_config(&dst), to_config(&part));
+    let (from, to, to_part) = (
+        from.to_str().unwrap(),
+        to.to_str().unwrap(),
+        to_part.to_str().unwrap(),
+    );
+    let cwd = root.path();
+
+    let out = ours_ok(cwd, &["migrate", "--from", from, "--to", to]).await;
+    assert_eq!(
+        out,
+        "Starting key migration:\n\nMigrated      3 keys successfully!\n"
+    );
+    assert_eq!(files(&src), files(&dst));
+    assert_eq!(files(&dst).len(), 3);
+
+    // Existing keys are never overwritten by accident, and nothing is copied then.
+    let out = run(
+        &our_kes(),
+        cwd,
+        &[],
+        &["migrate", "--from", from, "--to", to],
+    )
+    .await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "Error: key 'mig-a' already exists at the target. Use '--force' to overwrite or '--merge' to skip existing keys\n"
+    );
+    // --merge is idempotent.
+    for _ in 0..2 {
+        let out = ours_ok(cwd, &["migrate", "--merge", "--from", from, "--to", to]).await;
+        assert_eq!(
+            out,
+            "Starting key migration:\n\nMigration succeeded! No keys migrated.\n"
+        );
+        assert_eq!(files(&src), files(&dst));
+    }
+    let out = ours_ok(cwd, &["migrate", "-f", "--from", from, "--to", to]).await;
+    assert!(
+        out.ends_with("Migrated      3 keys successfully!\n"),
+        "{out}"
+    );
+    assert_eq!(files(&src), files(&dst));
+
+    // A pattern selects keys; --merge copies only what is missing.
+    let out = ours_ok(cwd, &["migrate", "--from", from, "--to", to_part, "mig-*"]).await;
+    assert!(
+        out.ends_with("Migrated      2 keys successfully!\n"),
+        "{out}"
+    );
+    let out = ours_ok(
+        cwd,
+        &["migrate", "--merge", "--from", from, "--to", to_part],
+    )
+    .await;
+    assert!(
+        out.ends_with("Migrated      1 keys successfully!\n"),
+        "{out}"
+    );
+    assert_eq!(files(&src), files(&part));
+
+    // MinKMS targets are refused clearly; -f and --merge exclude each other.
+    let out = run(
+        &our_kes(),
+        cwd,
+        &[],
+        &["migrate", "--from", from, "-s", "kms:7373"],
+    )
+    .await;
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("not supported"), "{}", out.stderr);
+    let out = run(
+        &our_kes(),
+        cwd,
+        &[],
+        &["migrate", "-f", "--merge", "--from", from, "--to", to],
+    )
+    .await;
+    assert_eq!(out.code, 2, "{out:?}");
+    source.stop().await;
+
+    // Every ciphertext made before the migration decrypts at the destination.
+    let target = TestServer::start_in(tempfile::tempdir().unwrap(), &dst, "").await;
+    let admin = target.admin_client();
+    for (name, dek) in deks {
+        let plain = admin
+            .post(
+                &format!("/v1/key/decrypt/{name}"),
+                &json!({ "ciphertext": dek["ciphertext"], "context": "Y29udGV4dA==" }).to_string(),
+            )
+            .await
+            .ok();
+        assert_eq!(plain["plaintext"], dek["plaintext"], "{name}");
+    }
+    target.stop().await;
+}

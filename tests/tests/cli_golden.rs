@@ -163,7 +163,8 @@ fn mask(s: &str) -> String {
     ] {
         s = mask_json_value(&s, key);
     }
-    s.split('\n')
+    let lines = s
+        .split('\n')
         .map(|line| {
             let line = mask_status_line(line);
             // Terminal output of encrypt/decrypt/dek: fresh ciphertexts and keys.
@@ -176,8 +177,22 @@ fn mask(s: &str) -> String {
             }
             line
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect::<Vec<_>>();
+    sort_bullet_runs(lines).join("\n")
+}
+
+/// Upstream prints a policy's rules (`kes policy show`) in Go map order, which changes from run
+/// to run; this CLI prints them sorted. Each run of `  · ` lines is compared as a sorted set.
+fn sort_bullet_runs(mut lines: Vec<String>) -> Vec<String> {
+    let mut start = 0;
+    while start < lines.len() {
+        let end = (start..lines.len())
+            .find(|&i| !lines[i].starts_with("  · "))
+            .unwrap_or(lines.len());
+        lines[start..end].sort();
+        start = end + 1;
+    }
+    lines
 }
 
 /// Upstream's `kes identity info` (no argument) prints each rule of the caller's policy as `{}`

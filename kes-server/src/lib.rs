@@ -4,6 +4,7 @@
 //! - [`config`]: the KES YAML config file, parsed into validated types;
 //! - [`startup`]: a validated config becomes a [`state::Server`] plus its TLS configuration;
 //! - [`serve`]: the listener loop (TLS handshake, peer identity, HTTP/1.1 and HTTP/2);
+//! - [`cache`]: parsed keys in front of the keystore, expiry timers and the health check;
 //! - `api`: the route table, the request pipeline and the handlers, one file per route group;
 //! - [`error`]: every API error with its exact KES status and message, in one place;
 //! - `tls`, `pem`: server TLS configuration, client-certificate identity, PEM loading;
@@ -15,6 +16,7 @@
 
 pub mod api;
 mod buildinfo;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -31,13 +31,15 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Serves the KES API on `listener` until `shutdown` completes, then lets in-flight requests
-/// finish for a short grace period.
+/// finish for a short grace period. The key cache's timers run while this does.
 pub async fn serve(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
     server: Arc<Server>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    // The cache timers and health check run exactly as long as this loop.
+    let _maintenance = server.cache().start();
     let acceptor = TlsAcceptor::from(tls);
     let app = api::router(Arc::clone(&server));
     let graceful = GracefulShutdown::new();

@@ -50,7 +50,13 @@ pub async fn prepare_with(
             None,
         );
     }
-    let server = Arc::new(Server::new(keystore, policies, &config.api, logs));
+    let server = Arc::new(Server::new(
+        keystore,
+        config.cache,
+        policies,
+        &config.api,
+        logs,
+    ));
     create_declared_keys(&server, &config.keys).await?;
 
     let tls = tls::server_config(TlsSettings {

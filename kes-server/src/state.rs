@@ -9,7 +9,8 @@ use policies::PolicySet;
 use time::OffsetDateTime;
 
 use crate::api::{Auth, ROUTES, Route};
-use crate::config::ApiOverride;
+use crate::cache::Cache;
+use crate::config::{ApiOverride, CacheConfig};
 use crate::logs::Logs;
 use crate::metrics::Metrics;
 
@@ -17,6 +18,7 @@ use crate::metrics::Metrics;
 #[derive(Debug)]
 pub struct Server {
     keystore: Arc<dyn KeyStore>,
+    cache: Arc<Cache>,
     policies: PolicySet,
     routes: Vec<Route>,
     logs: Logs,
@@ -26,14 +28,17 @@ pub struct Server {
 }
 
 impl Server {
-    /// A server over `keystore` with the given policies, `api:` overrides and logs.
+    /// A server over `keystore`, caching keys as `cache` says, with the given policies, `api:`
+    /// overrides and logs.
     pub fn new(
         keystore: Arc<dyn KeyStore>,
+        cache: CacheConfig,
         policies: PolicySet,
         api: &BTreeMap<String, ApiOverride>,
         logs: Logs,
     ) -> Server {
         Server {
+            cache: Arc::new(Cache::new(Arc::clone(&keystore), cache)),
             keystore,
             policies,
             routes: effective_routes(api),
@@ -46,6 +51,11 @@ impl Server {
 
     pub fn keystore(&self) -> &dyn KeyStore {
         &*self.keystore
+    }
+
+    /// The key cache: every key read and delete goes through it.
+    pub fn cache(&self) -> &Arc<Cache> {
+        &self.cache
     }
 
     pub fn policies(&self) -> &PolicySet {

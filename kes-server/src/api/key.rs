@@ -1,6 +1,8 @@
 //! Key routes: create, import, describe, list, delete, generate, encrypt, decrypt, hmac and the
 //! restored bulk decrypt.
 
+use std::sync::Arc;
+
 use axum::response::Response;
 use kes_crypto::{KeyType, KeyVersion, SecretKey};
 use serde::{Deserialize, Serialize};
@@ -8,6 +10,7 @@ use zeroize::Zeroizing;
 
 use super::Request;
 use super::body::{B64, SecretB64, decode, decode_array, empty, encode_b64, json, secret_json};
+use crate::cache::LoadError;
 use crate::error::ApiError;
 use crate::timefmt::rfc3339;
 
@@ -23,15 +26,12 @@ fn key_name(resource: &str) -> Result<&str, ApiError> {
     }
 }
 
-/// Reads and parses the key stored under `name`.
-async fn load_key(req: &Request, name: &str) -> Result<KeyVersion, ApiError> {
-    let value = req
-        .server
-        .keystore()
-        .get(name)
-        .await
-        .map_err(|err| ApiError::from_keystore(err, ApiError::ReadKey))?;
-    KeyVersion::parse(&value).map_err(|err| ApiError::ReadKey(format!("key '{name}': {err}")))
+/// The key stored under `name`, through the key cache.
+async fn load_key(req: &Request, name: &str) -> Result<Arc<KeyVersion>, ApiError> {
+    req.server.cache().get(name).await.map_err(|err| match err {
+        LoadError::Keystore(err) => ApiError::from_keystore(err, ApiError::ReadKey),
+        LoadError::Parse(err) => ApiError::ReadKey(format!("key '{name}': {err}")),
+    })
 }
 
 async fn store_key(req: &Request, name: &str, key: &KeyVersion) -> Result<(), ApiError> {
@@ -119,7 +119,7 @@ pub async fn list(req: Request) -> Result<Response, ApiError> {
 pub async fn delete(req: Request) -> Result<Response, ApiError> {
     let name = key_name(&req.resource)?;
     req.server
-        .keystore()
+        .cache()
         .delete(name)
         .await
         .map_err(|err| ApiError::from_keystore(err, ApiError::DeleteKey))?;

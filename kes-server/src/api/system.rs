@@ -23,7 +23,13 @@ pub async fn version(_req: Request) -> Result<Response, ApiError> {
     }))
 }
 
+/// Why the keystore is not asked while the health check has marked it offline.
+const MARKED_OFFLINE: &str = "keystore marked offline by the health check";
+
 pub async fn ready(req: Request) -> Result<Response, ApiError> {
+    if req.server.cache().is_offline() {
+        return Err(ApiError::KeystoreUnreachable(MARKED_OFFLINE.to_owned()));
+    }
     match req.server.keystore().status().await {
         Ok(_) => Ok(super::body::empty()),
         Err(keystores::Error::Unreachable(msg)) => Err(ApiError::KeystoreUnreachable(msg)),
@@ -49,21 +55,24 @@ pub async fn status(req: Request) -> Result<Response, ApiError> {
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         keystore_unavailable: bool,
     }
-    let start = Instant::now();
-    let probe = req.server.keystore().status().await;
+    let latency = if req.server.cache().is_offline() {
+        None
+    } else {
+        let start = Instant::now();
+        match req.server.keystore().status().await {
+            Ok(_) => Some(start.elapsed().max(Duration::from_millis(1)).as_millis()),
+            Err(err) => {
+                req.server.logs().error(
+                    crate::logs::Level::WARN,
+                    &format!("keystore status: {err}"),
+                    None,
+                );
+                None
+            }
+        }
+    };
     let (os, arch) = sysinfo::os_arch();
-    let latency = probe
-        .as_ref()
-        .ok()
-        .map(|_| start.elapsed().max(Duration::from_millis(1)).as_millis());
-    let down = probe.is_err();
-    if let Err(err) = &probe {
-        req.server.logs().error(
-            crate::logs::Level::WARN,
-            &format!("keystore status: {err}"),
-            None,
-        );
-    }
+    let down = latency.is_none();
     Ok(json(&Status {
         version: build::VERSION,
         os,

@@ -112,6 +112,12 @@ fn data_dir_server_serves_the_curl_walkthrough_and_persists() {
         server.banner
     );
     assert!(server.banner.contains("curl "), "{}", server.banner);
+    let example = format!("https://localhost:{}/v1/key/create/my-key", server.port);
+    assert!(
+        server.banner.contains(&example),
+        "the curl example names the real port:\n{}",
+        server.banner
+    );
     for (file, mode) in [
         ("admin.key", 0o600),
         ("client.key", 0o600),

@@ -71,8 +71,27 @@ pub async fn dev_server(api_key: &ApiKey) -> Result<Prepared, String> {
 #[derive(Debug)]
 pub struct DataDir {
     pub config_path: PathBuf,
-    /// What to print at startup: the admin credentials and how to use them.
-    pub banner: String,
+    dir: PathBuf,
+    identity: String,
+    key_line: String,
+}
+
+impl DataDir {
+    /// What to print at startup for a server listening on `port`: the admin credentials and
+    /// how to use them.
+    pub fn banner(&self, port: u16) -> String {
+        let d = self.dir.display();
+        format!(
+            "Data     {d}\nAdmin    {identity}\n\n{key_line}\n\
+             Try it:\n\
+             \x20   curl --cacert {d}/server.cert --cert {d}/client.cert --key {d}/client.key \\\n\
+             \x20        -X POST https://localhost:{port}/v1/key/create/my-key\n\
+             \x20   export KES_SERVER=https://localhost:{port} KES_API_KEY=$(cat {d}/admin.key)\n\
+             \x20   kes key dek my-key -k",
+            identity = self.identity,
+            key_line = self.key_line,
+        )
+    }
 }
 
 /// Initialises `dir` on first use (config.yml, keys/, server and client certificates, admin
@@ -138,18 +157,11 @@ pub fn data_dir(dir: &Path) -> Result<DataDir, String> {
     } else {
         format!("Admin API key: in {d}/admin.key\n")
     };
-    let banner = format!(
-        "Data     {d}\nAdmin    {identity}\n\n{key_line}\n\
-         Try it:\n\
-         \x20   curl --cacert {d}/server.cert --cert {d}/client.cert --key {d}/client.key \\\n\
-         \x20        -X POST https://localhost:7373/v1/key/create/my-key\n\
-         \x20   export KES_SERVER=https://localhost:7373 KES_API_KEY=$(cat {d}/admin.key)\n\
-         \x20   kes key dek my-key -k",
-        identity = api_key.identity(),
-    );
     Ok(DataDir {
         config_path,
-        banner,
+        identity: api_key.identity().to_string(),
+        key_line,
+        dir,
     })
 }
 

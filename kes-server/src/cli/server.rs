@@ -69,21 +69,24 @@ pub fn run(args: ServerArgs) -> Result<(), String> {
         let (prepared, addr, banner) = if args.dev {
             let api_key = ApiKey::generate().map_err(|e| e.to_string())?;
             let prepared = quickstart::dev_server(&api_key).await?;
-            let banner = format!(
+            let text = format!(
                 "API Key  {}\nAdmin    {}\n\n=> This is a development server: keys are kept in memory and lost on exit.",
                 api_key.to_text().as_str(),
                 api_key.identity()
             );
+            let banner: Banner = Box::new(move |_| text.clone());
             (prepared, addr_flag, banner)
         } else if let Some(dir) = &args.data {
             let init = quickstart::data_dir(dir)?;
             let config = Config::load(&init.config_path).map_err(|e| e.to_string())?;
             let prepared = startup::prepare(&config).await?;
-            (prepared, addr_flag.or(config.address), init.banner)
+            let banner: Banner = Box::new(move |port| init.banner(port));
+            (prepared, addr_flag.or(config.address), banner)
         } else if let Some(path) = &args.config {
             let config = Config::load(path).map_err(|e| e.to_string())?;
             let prepared = startup::prepare(&config).await?;
-            (prepared, addr_flag.or(config.address), String::new())
+            let banner: Banner = Box::new(|_| String::new());
+            (prepared, addr_flag.or(config.address), banner)
         } else {
             return Err("no config file specified: use --config FILE, --data DIR or --dev (see kes server --help)".to_owned());
         };
@@ -91,7 +94,7 @@ pub fn run(args: ServerArgs) -> Result<(), String> {
             Some(addr) => addr,
             None => parse_addr(DEFAULT_ADDR)?,
         };
-        serve(prepared, addr, &banner).await
+        serve(prepared, addr, banner).await
     })
 }
 
@@ -99,7 +102,10 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
     crate::config::parse_address(text).map_err(|err| err.to_string())
 }
 
-async fn serve(prepared: Prepared, addr: SocketAddr, banner: &str) -> Result<(), String> {
+/// What `kes server` prints after binding, given the port it listens on.
+type Banner = Box<dyn Fn(u16) -> String + Send>;
+
+async fn serve(prepared: Prepared, addr: SocketAddr, banner: Banner) -> Result<(), String> {
     let listener = crate::serve::bind(addr)
         .await
         .map_err(|err| format!("failed to listen on {addr}: {err}"))?;
@@ -110,6 +116,7 @@ async fn serve(prepared: Prepared, addr: SocketAddr, banner: &str) -> Result<(),
         crate::buildinfo::COMMIT
     );
     println!("API      https://{local}");
+    let banner = banner(local.port());
     if !banner.is_empty() {
         println!("{banner}");
     }

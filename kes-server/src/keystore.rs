@@ -15,6 +15,14 @@ pub fn open(config: &KeystoreConfig) -> Result<Arc<dyn KeyStore>, String> {
         KeystoreConfig::Fs { path } => keystores::fs::FsKeyStore::open(path)
             .map(|store| Arc::new(store) as Arc<dyn KeyStore>)
             .map_err(|err| format!("failed to open fs keystore '{}': {err}", path.display())),
+        KeystoreConfig::Sqlite(sqlite) => {
+            Ok(Arc::new(keystores::sql::SqlKeyStore::sqlite(&sqlite.path)) as Arc<dyn KeyStore>)
+        }
+        KeystoreConfig::Postgres(postgres) => {
+            keystores::sql::SqlKeyStore::postgres(postgres.url.expose(), &postgres.table)
+                .map(|store| Arc::new(store) as Arc<dyn KeyStore>)
+                .map_err(|err| format!("failed to open postgres keystore: {err}"))
+        }
         other => Err(format!(
             "keystore '{}' is not supported by this build yet",
             other.backend_name()

@@ -13,14 +13,13 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
 use crate::api::{self, router::canonical_path, router::redirect};
 use crate::logs::Level;
-use crate::state::Server;
+use crate::state::{Server, TlsHandle};
 use crate::tls::{Peer, PeerIdentity};
 
 /// How long a client may take to finish the TLS handshake.
@@ -31,16 +30,16 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Serves the KES API on `listener` until `shutdown` completes, then lets in-flight requests
-/// finish for a short grace period. The key cache's timers run while this does.
+/// finish for a short grace period. The key cache's timers run while this does. Each accepted
+/// connection handshakes with the TLS configuration `tls` holds at that moment.
 pub async fn serve(
     listener: TcpListener,
-    tls: Arc<ServerConfig>,
+    tls: TlsHandle,
     server: Arc<Server>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     // The cache timers and health check run exactly as long as this loop.
     let _maintenance = server.cache().start();
-    let acceptor = TlsAcceptor::from(tls);
     let app = api::router(Arc::clone(&server));
     let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -65,7 +64,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let acceptor = acceptor.clone();
+        let acceptor = TlsAcceptor::from(tls.current());
         let app = app.clone();
         let builder = Arc::clone(&builder);
         let watcher = graceful.watcher();

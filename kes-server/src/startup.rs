@@ -1,16 +1,19 @@
 //! Turns a validated configuration into a running server: opens the keystore, builds the
-//! policy set and TLS configuration, and creates the declared `keys:`.
+//! policy set and TLS configuration, and creates the declared `keys:`. A reload
+//! ([`Server::reload`]) repeats the same steps, except the keystore, on the running server.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use kes_crypto::{KeyType, KeyVersion};
 use keystores::KeyStore;
 use policies::{Identity, PolicyDef, PolicySet};
 use rustls::ServerConfig;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::config::{ClientAuth, Config};
 use crate::logs::{Level, Logs};
-use crate::state::Server;
+use crate::state::{Server, Settings, TlsHandle};
 use crate::tls::TlsSettings;
 use crate::{keystore, pem, tls};
 
@@ -18,14 +21,13 @@ use crate::{keystore, pem, tls};
 #[derive(Debug)]
 pub struct Prepared {
     pub server: Arc<Server>,
-    pub tls: Arc<ServerConfig>,
+    /// The server's TLS configuration; [`Server::reload`] replaces what it holds.
+    pub tls: TlsHandle,
 }
 
 /// Prepares a server from `config`, reading its certificate and key files.
 pub async fn prepare(config: &Config) -> Result<Prepared, String> {
-    let certs = pem::load_certificates(&config.tls.cert).map_err(|e| e.to_string())?;
-    let password = config.tls.password.as_ref().map(|p| p.expose());
-    let key = pem::load_private_key(&config.tls.key, password).map_err(|e| e.to_string())?;
+    let (certs, key) = load_certificate(config)?;
     let keystore = keystore::open(&config.keystore)?;
     prepare_with(config, keystore, certs, key).await
 }
@@ -35,10 +37,11 @@ pub async fn prepare(config: &Config) -> Result<Prepared, String> {
 pub async fn prepare_with(
     config: &Config,
     keystore: Arc<dyn KeyStore>,
-    certs: Vec<rustls::pki_types::CertificateDer<'static>>,
-    key: rustls::pki_types::PrivateKeyDer<'static>,
+    certs: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
 ) -> Result<Prepared, String> {
-    let policies = policy_set(config)?;
+    let settings = settings(config)?;
+    let tls = TlsHandle::new(tls_config(config, &settings, certs, key)?);
     let logs = Logs::new(config.log.error, config.log.audit);
     for warning in &config.warnings {
         logs.error(Level::WARN, warning, None);
@@ -50,34 +53,125 @@ pub async fn prepare_with(
             None,
         );
     }
-    let server = Arc::new(Server::new(
-        keystore,
-        config.cache,
-        policies,
-        &config.api,
-        logs,
-    ));
-    create_declared_keys(&server, &config.keys).await?;
-
-    let tls = tls::server_config(TlsSettings {
-        certs,
-        key,
-        auth: config.tls.auth,
-        ca: config.tls.ca.as_deref(),
-        certificate_optional: server.skips_auth(),
-    })
-    .map_err(|e| e.to_string())?;
     if config.tls.auth == ClientAuth::Off && config.tls.ca.is_some() {
-        server.logs().error(
+        logs.error(
             Level::INFO,
             "tls.ca is set but tls.auth is off: client certificates are not verified against it",
             None,
         );
     }
-    Ok(Prepared {
-        server,
-        tls: Arc::new(tls),
+    let admin = settings.policies.admin().clone();
+    let server = Arc::new(Server::new(
+        keystore,
+        config.cache,
+        settings,
+        tls.clone(),
+        restart_only(config),
+        logs,
+    ));
+    create_declared_keys(&server, &admin, &config.keys).await?;
+    Ok(Prepared { server, tls })
+}
+
+impl Server {
+    /// Applies `config`'s policies, admin identity, `api:` overrides and TLS settings (files
+    /// read again) to the running server, and creates its missing `keys:`. Everything is
+    /// checked before anything is replaced: on an error the old settings stay, and the error is
+    /// logged as `reload failed: <reason>` and returned. Open connections keep their TLS
+    /// session; new connections and requests use the new settings.
+    ///
+    /// The keystore, cache, log levels and address are not reloaded: a change to them is logged
+    /// as needing a restart and otherwise ignored.
+    pub async fn reload(&self, config: &Config) -> Result<(), String> {
+        let result = self.try_reload(config).await;
+        match &result {
+            Ok(()) => self
+                .logs()
+                .error(Level::INFO, "configuration reloaded", None),
+            Err(reason) => {
+                self.logs()
+                    .error(Level::ERROR, &format!("reload failed: {reason}"), None);
+            }
+        }
+        result
+    }
+
+    /// Reads the configuration file at `path` and [reloads](Server::reload) it.
+    pub async fn reload_file(&self, path: &Path) -> Result<(), String> {
+        match Config::load(path) {
+            Ok(config) => self.reload(&config).await,
+            Err(err) => {
+                let reason = err.to_string();
+                self.logs()
+                    .error(Level::ERROR, &format!("reload failed: {reason}"), None);
+                Err(reason)
+            }
+        }
+    }
+
+    async fn try_reload(&self, config: &Config) -> Result<(), String> {
+        let settings = settings(config)?;
+        let (certs, key) = load_certificate(config)?;
+        let tls = tls_config(config, &settings, certs, key)?;
+        create_declared_keys(self, settings.policies.admin(), &config.keys).await?;
+        if restart_only(config) != self.restart_only {
+            self.logs().error(
+                Level::WARN,
+                "reload: the keystore, cache, log and address settings changed but apply only after a restart",
+                None,
+            );
+        }
+        self.replace(settings, tls);
+        Ok(())
+    }
+}
+
+/// Reads the server certificate chain and private key named by `config.tls`.
+fn load_certificate(
+    config: &Config,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+    let certs = pem::load_certificates(&config.tls.cert).map_err(|e| e.to_string())?;
+    let password = config.tls.password.as_ref().map(|p| p.expose());
+    let key = pem::load_private_key(&config.tls.key, password).map_err(|e| e.to_string())?;
+    Ok((certs, key))
+}
+
+fn settings(config: &Config) -> Result<Settings, String> {
+    Ok(Settings {
+        policies: Arc::new(policy_set(config)?),
+        api: config.api.clone(),
     })
+}
+
+fn tls_config(
+    config: &Config,
+    settings: &Settings,
+    certs: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<ServerConfig>, String> {
+    let tls = tls::server_config(TlsSettings {
+        certs,
+        key,
+        auth: config.tls.auth,
+        ca: config.tls.ca.as_deref(),
+        certificate_optional: settings.skips_auth(),
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(Arc::new(tls))
+}
+
+/// A fingerprint of the sections a reload cannot apply. `Debug` prints secrets redacted, so a
+/// changed secret alone goes unnoticed; it is only used to warn.
+fn restart_only(config: &Config) -> String {
+    format!(
+        "{:?}",
+        (
+            &config.address,
+            &config.cache,
+            &config.log,
+            &config.keystore
+        )
+    )
 }
 
 fn policy_set(config: &Config) -> Result<PolicySet, String> {
@@ -94,9 +188,13 @@ fn policy_set(config: &Config) -> Result<PolicySet, String> {
     PolicySet::new(Identity::from(config.admin.clone()), defs).map_err(|e| e.to_string())
 }
 
-/// Creates each `keys:` entry that does not exist yet, owned by the admin identity.
-async fn create_declared_keys(server: &Server, names: &[String]) -> Result<(), String> {
-    let admin = server.policies().admin().as_str();
+/// Creates each `keys:` entry that does not exist yet, owned by `admin`.
+async fn create_declared_keys(
+    server: &Server,
+    admin: &Identity,
+    names: &[String],
+) -> Result<(), String> {
+    let admin = admin.as_str();
     for name in names {
         if !policies::is_valid_name(name) {
             return Err(format!("kesconf: invalid key name '{name}'"));

@@ -6,6 +6,7 @@
 //! - [`KeyStore`] and [`Error`]: the contract every backend implements;
 //! - [`fs`]: one file per key in a directory, the upstream KES layout;
 //! - [`mem`]: an in-memory store for `kes server --dev` and tests;
+//! - `sql` (features `sqlite`, `postgres`): one table row per key in SQLite or PostgreSQL;
 //! - [`conformance`]: the suite every backend must pass (used by each backend's tests).
 //!
 //! Key names are validated by the server before a keystore sees them; backends still refuse names
@@ -16,6 +17,8 @@ mod error;
 #[cfg(feature = "fs")]
 pub mod fs;
 pub mod mem;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod sql;
 
 pub use error::Error;
 

@@ -102,6 +102,8 @@ pub struct TestServer {
     pub admin: ApiKey,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The running server, for [`TestServer::reload`].
+    server: Arc<kes_server::state::Server>,
 }
 
 impl TestServer {
@@ -126,14 +128,35 @@ impl TestServer {
         tls_extra: &str,
         extra: &str,
     ) -> TestServer {
+        let keystore = format!("keystore:\n  fs:\n    path: {}\n", keystore.display());
+        Self::launch(dir, tls_extra, &keystore, extra).await
+    }
+
+    /// Like [`TestServer::start`], with `keystore` (a whole `keystore:` section, e.g.
+    /// `"keystore:\n  sqlite:\n    path: /tmp/k.db\n"`) instead of the fs keystore in `dir`.
+    pub async fn start_with_keystore(
+        dir: tempfile::TempDir,
+        keystore: &str,
+        extra: &str,
+    ) -> TestServer {
+        Self::launch(dir, "", keystore, extra).await
+    }
+
+    /// Writes `config.yml` in `dir` (generated server certificate, fresh admin API key, then
+    /// `tls_extra` inside `tls:`, the `keystore` section and `extra`) and serves it on port 0.
+    async fn launch(
+        dir: tempfile::TempDir,
+        tls_extra: &str,
+        keystore: &str,
+        extra: &str,
+    ) -> TestServer {
         let server_cert = CertFiles::generate(dir.path(), "server", "localhost");
         let admin = ApiKey::generate().unwrap();
         let yaml = format!(
-            "version: v1\naddress: 127.0.0.1:0\nadmin:\n  identity: {admin}\ntls:\n  key: {key}\n  cert: {cert}\n{tls_extra}keystore:\n  fs:\n    path: {keys}\n{extra}",
+            "version: v1\naddress: 127.0.0.1:0\nadmin:\n  identity: {admin}\ntls:\n  key: {key}\n  cert: {cert}\n{tls_extra}{keystore}{extra}",
             admin = admin.identity(),
             key = server_cert.key.display(),
             cert = server_cert.cert.display(),
-            keys = keystore.display(),
         );
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, &yaml).unwrap();
@@ -142,6 +165,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = Arc::clone(&prepared.server);
         let task = tokio::spawn(async move {
             kes_server::serve::serve(listener, prepared.tls, prepared.server, async {
                 let _ = rx.await;
@@ -156,6 +180,7 @@ impl TestServer {
             admin,
             shutdown: Some(tx),
             task: Some(task),
+            server,
         }
     }
 
@@ -182,6 +207,16 @@ impl TestServer {
     /// The fs keystore directory.
     pub fn keystore_dir(&self) -> PathBuf {
         self.dir.path().join("keys")
+    }
+
+    /// The server's config file (`config.yml` in the temporary directory).
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.yml")
+    }
+
+    /// Reloads the server from its config file, as SIGHUP does.
+    pub async fn reload(&self) -> Result<(), String> {
+        self.server.reload_file(&self.config_path()).await
     }
 
     /// Stops the server and waits until it has stopped.

@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use http::{HeaderValue, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
-use policies::Identity;
+use policies::{Identity, PolicySet};
 
-use super::{Auth, Methods, Request, Route};
+use super::{Auth, Methods, ROUTES, Request, Route, RouteSpec};
 use crate::error::ApiError;
 use crate::logs::{AuditEvent, Level, RequestInfo};
 use crate::state::Server;
@@ -20,27 +20,25 @@ use crate::tls::{Peer, PeerIdentity};
 /// The list routes that answer their slash-less root directly instead of redirecting.
 const LIST_ROOTS: [&str; 3] = ["/v1/key/list", "/v1/policy/list", "/v1/identity/list"];
 
-/// The router for `server`'s effective route table. Requests must carry a [`Peer`] extension.
+/// The router for the route table. Requests must carry a [`Peer`] extension. Each request reads
+/// its route's timeout and authentication from `server`'s current settings, so a reload of the
+/// `api:` overrides applies without rebuilding the router.
 pub fn router(server: Arc<Server>) -> Router {
     let mut router = Router::new();
-    for route in server.routes().iter().copied() {
-        let methods = method_router(route, Arc::clone(&server));
-        router = router.route(route.spec.path, methods.clone());
-        if route.spec.is_prefix() {
-            router = router.route(
-                &format!("{}{{*resource}}", route.spec.path),
-                methods.clone(),
-            );
-            if let Some(root) = LIST_ROOTS.iter().find(|r| route.spec.path.starts_with(**r)) {
+    for spec in ROUTES {
+        let methods = method_router(spec, Arc::clone(&server));
+        router = router.route(spec.path, methods.clone());
+        if spec.is_prefix() {
+            router = router.route(&format!("{}{{*resource}}", spec.path), methods.clone());
+            if let Some(root) = LIST_ROOTS.iter().find(|r| spec.path.starts_with(**r)) {
                 router = router.route(root, methods);
             }
         }
     }
-    let prefixes: Vec<&'static str> = server
-        .routes()
+    let prefixes: Vec<&'static str> = ROUTES
         .iter()
-        .filter(|r| r.spec.is_prefix())
-        .map(|r| r.spec.path)
+        .filter(|spec| spec.is_prefix())
+        .map(|spec| spec.path)
         .collect();
     router.fallback(move |req: http::Request<Body>| {
         let prefixes = prefixes.clone();
@@ -48,20 +46,20 @@ pub fn router(server: Arc<Server>) -> Router {
     })
 }
 
-fn method_router(route: Route, server: Arc<Server>) -> MethodRouter {
-    let filter = match route.spec.methods {
+fn method_router(spec: &'static RouteSpec, server: Arc<Server>) -> MethodRouter {
+    let filter = match spec.methods {
         Methods::Get => MethodFilter::GET,
         Methods::Delete => MethodFilter::DELETE,
         Methods::PutOrPost => MethodFilter::PUT.or(MethodFilter::POST),
     };
     on(filter, move |req: http::Request<Body>| {
         let server = Arc::clone(&server);
-        async move { dispatch(route, server, req).await }
+        async move { dispatch(spec, server, req).await }
     })
     .fallback(move |req: http::Request<Body>| async move {
         ApiError::MethodNotAllowed {
             got: req.method().clone(),
-            want: route.spec.methods.declared(),
+            want: spec.methods.declared(),
         }
         .into_response()
     })
@@ -98,8 +96,11 @@ pub fn redirect(path: &str, query: Option<&str>) -> Response {
     }
 }
 
-async fn dispatch(route: Route, server: Arc<Server>, req: http::Request<Body>) -> Response {
+async fn dispatch(spec: &RouteSpec, server: Arc<Server>, req: http::Request<Body>) -> Response {
     let start = Instant::now();
+    // One snapshot per request: a concurrent reload applies to the next request.
+    let settings = server.settings();
+    let route = settings.route(spec);
     let peer = req.extensions().get::<Peer>().cloned();
     let Some(path) = percent_decode(req.uri().path()) else {
         return (
@@ -121,7 +122,7 @@ async fn dispatch(route: Route, server: Arc<Server>, req: http::Request<Body>) -
     let _active = route.spec.metered.then(|| server.metrics().begin());
     let mut authenticated = false;
     let work = async {
-        let identity = authenticate(&route, &server, peer.as_ref(), &path)?;
+        let identity = authenticate(&route, &settings.policies, peer.as_ref(), &path)?;
         authenticated = true;
         let resource = if route.spec.is_prefix() {
             path.get(route.spec.path.len()..)
@@ -174,7 +175,7 @@ async fn dispatch(route: Route, server: Arc<Server>, req: http::Request<Body>) -
 
 fn authenticate(
     route: &Route,
-    server: &Server,
+    policies: &PolicySet,
     peer: Option<&Peer>,
     path: &str,
 ) -> Result<Identity, ApiError> {
@@ -188,7 +189,7 @@ fn authenticate(
         }
         (_, Some(PeerIdentity::Certificate(identity))) => identity,
     };
-    if route.auth == Auth::Policy && !server.policies().authorize(identity, path) {
+    if route.auth == Auth::Policy && !policies.authorize(identity, path) {
         return Err(ApiError::NotAllowed);
     }
     Ok(identity.clone())

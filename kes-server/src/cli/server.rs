@@ -11,6 +11,7 @@ use kes_client::ApiKey;
 use super::quickstart;
 use crate::config::Config;
 use crate::startup::{self, Prepared};
+use crate::state::Server;
 
 /// The address the server listens on when neither `--addr` nor the config names one.
 const DEFAULT_ADDR: &str = "0.0.0.0:7373";
@@ -66,7 +67,7 @@ pub fn run(args: ServerArgs) -> Result<(), String> {
         .map_err(|err| format!("failed to start runtime: {err}"))?;
     runtime.block_on(async move {
         let addr_flag = args.addr.as_deref().map(parse_addr).transpose()?;
-        let (prepared, addr, banner) = if args.dev {
+        let (prepared, addr, banner, config_path) = if args.dev {
             let api_key = ApiKey::generate().map_err(|e| e.to_string())?;
             let prepared = quickstart::dev_server(&api_key).await?;
             let text = format!(
@@ -75,18 +76,19 @@ pub fn run(args: ServerArgs) -> Result<(), String> {
                 api_key.identity()
             );
             let banner: Banner = Box::new(move |_| text.clone());
-            (prepared, addr_flag, banner)
+            (prepared, addr_flag, banner, None)
         } else if let Some(dir) = &args.data {
             let init = quickstart::data_dir(dir)?;
             let config = Config::load(&init.config_path).map_err(|e| e.to_string())?;
             let prepared = startup::prepare(&config).await?;
+            let config_path = init.config_path.clone();
             let banner: Banner = Box::new(move |port| init.banner(port));
-            (prepared, addr_flag.or(config.address), banner)
+            (prepared, addr_flag.or(config.address), banner, Some(config_path))
         } else if let Some(path) = &args.config {
             let config = Config::load(path).map_err(|e| e.to_string())?;
             let prepared = startup::prepare(&config).await?;
             let banner: Banner = Box::new(|_| String::new());
-            (prepared, addr_flag.or(config.address), banner)
+            (prepared, addr_flag.or(config.address), banner, Some(path.clone()))
         } else {
             return Err("no config file specified: use --config FILE, --data DIR or --dev (see kes server --help)".to_owned());
         };
@@ -94,7 +96,7 @@ pub fn run(args: ServerArgs) -> Result<(), String> {
             Some(addr) => addr,
             None => parse_addr(DEFAULT_ADDR)?,
         };
-        serve(prepared, addr, banner).await
+        serve(prepared, addr, banner, config_path).await
     })
 }
 
@@ -105,11 +107,19 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
 /// What `kes server` prints after binding, given the port it listens on.
 type Banner = Box<dyn Fn(u16) -> String + Send>;
 
-async fn serve(prepared: Prepared, addr: SocketAddr, banner: Banner) -> Result<(), String> {
+/// Serves until SIGINT or SIGTERM; SIGHUP reloads `config_path` (`None` for `--dev`).
+async fn serve(
+    prepared: Prepared,
+    addr: SocketAddr,
+    banner: Banner,
+    config_path: Option<PathBuf>,
+) -> Result<(), String> {
     let listener = crate::serve::bind(addr)
         .await
         .map_err(|err| format!("failed to listen on {addr}: {err}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    // Installed before the banner: a signal sent once the server reports itself up is handled.
+    let signals = shutdown_signal(Arc::clone(&prepared.server), config_path);
     println!(
         "Version  {}  commit={}",
         crate::buildinfo::VERSION,
@@ -121,30 +131,43 @@ async fn serve(prepared: Prepared, addr: SocketAddr, banner: Banner) -> Result<(
         println!("{banner}");
     }
     println!("\n=> Server is up and running...");
-    let server = Arc::clone(&prepared.server);
-    crate::serve::serve(listener, prepared.tls, server, shutdown_signal())
+    crate::serve::serve(listener, prepared.tls, prepared.server, signals)
         .await
         .map_err(|err| err.to_string())?;
     println!("\n=> Stopping server... Goodbye.");
     Ok(())
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// Installs the signal handlers now and returns a future that completes on SIGINT or SIGTERM.
+/// On SIGHUP, it reloads the configuration file at `config_path` into `server` (a failed reload
+/// is logged and keeps the old configuration).
+fn shutdown_signal(
+    server: Arc<Server>,
+    config_path: Option<PathBuf>,
+) -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+    let handlers = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
         signal(SignalKind::hangup()),
-    ) else {
-        // Without signal handlers the server can only be killed; keep serving.
-        return std::future::pending().await;
-    };
-    loop {
-        tokio::select! {
-            _ = int.recv() => return,
-            _ = term.recv() => return,
-            _ = hup.recv() => eprintln!("Warning: SIGHUP received: configuration reload is not supported yet; restart the server to apply changes"),
+    );
+    async move {
+        let (Ok(mut int), Ok(mut term), Ok(mut hup)) = handlers else {
+            // Without signal handlers the server can only be killed; keep serving.
+            return std::future::pending().await;
+        };
+        loop {
+            tokio::select! {
+                _ = int.recv() => return,
+                _ = term.recv() => return,
+                _ = hup.recv() => match &config_path {
+                    // The outcome is logged by the reload itself.
+                    Some(path) => {
+                        let _ = server.reload_file(path).await;
+                    }
+                    None => eprintln!("Warning: SIGHUP received: a --dev server has no configuration file to reload"),
+                },
+            }
         }
     }
 }

@@ -42,8 +42,8 @@ pub use error::ConfigError;
 pub use keystore::{
     AwsConfig, AwsCredentials, AzureAuth, AzureConfig, ClientCertificate, EntrustConfig,
     FortanixConfig, GCP_DEFAULT_ENDPOINT, GcpConfig, GcpCredentials, GemaltoConfig, KeystoreConfig,
-    VaultAppRole, VaultAuth, VaultConfig, VaultJwt, VaultKubernetes, VaultKvVersion, VaultTls,
-    VaultTransit,
+    PostgresConfig, SqliteConfig, VaultAppRole, VaultAuth, VaultConfig, VaultJwt, VaultKubernetes,
+    VaultKvVersion, VaultTls, VaultTransit,
 };
 pub use log::{Level, LogConfig};
 pub use policy::PolicyConfig;

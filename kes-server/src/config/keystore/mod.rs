@@ -7,6 +7,8 @@ mod entrust;
 mod fortanix;
 mod gcp;
 mod gemalto;
+mod postgres;
+mod sqlite;
 mod vault;
 
 use std::path::PathBuf;
@@ -17,6 +19,8 @@ pub use entrust::EntrustConfig;
 pub use fortanix::FortanixConfig;
 pub use gcp::{GCP_DEFAULT_ENDPOINT, GcpConfig, GcpCredentials};
 pub use gemalto::GemaltoConfig;
+pub use postgres::PostgresConfig;
+pub use sqlite::SqliteConfig;
 pub use vault::{
     ClientCertificate, VaultAppRole, VaultAuth, VaultConfig, VaultJwt, VaultKubernetes,
     VaultKvVersion, VaultTls, VaultTransit,
@@ -40,6 +44,10 @@ pub enum KeystoreConfig {
     Aws(AwsConfig),
     Azure(AzureConfig),
     Entrust(EntrustConfig),
+    /// `keystore.sqlite`: one table in a SQLite database file.
+    Sqlite(SqliteConfig),
+    /// `keystore.postgres`: one table in a PostgreSQL database.
+    Postgres(PostgresConfig),
 }
 
 impl KeystoreConfig {
@@ -54,12 +62,15 @@ impl KeystoreConfig {
             KeystoreConfig::Aws(_) => "aws.secretsmanager",
             KeystoreConfig::Azure(_) => "azure.keyvault",
             KeystoreConfig::Entrust(_) => "entrust.keycontrol",
+            KeystoreConfig::Sqlite(_) => "sqlite",
+            KeystoreConfig::Postgres(_) => "postgres",
         }
     }
 }
 
 const BACKENDS: &[&str] = &[
-    "fs", "vault", "fortanix", "gemalto", "gcp", "aws", "azure", "entrust", "kes",
+    "fs", "vault", "fortanix", "gemalto", "gcp", "aws", "azure", "entrust", "sqlite", "postgres",
+    "kes",
 ];
 
 /// Reads `keystore`. Backends are taken in the reference's order: a second one is an error
@@ -107,6 +118,14 @@ pub(super) fn read(walker: &mut Walker<'_>, root: &Map<'_>) -> Result<KeystoreCo
     if let Some(section) = nested(walker, &keystore, "entrust", "keycontrol", entrust::FIELDS)? {
         first(&chosen)?;
         chosen = Some(KeystoreConfig::Entrust(entrust::read(walker, &section)?));
+    }
+    if let Some(section) = keystore.map(walker, "sqlite", sqlite::FIELDS, &[])? {
+        first(&chosen)?;
+        chosen = Some(KeystoreConfig::Sqlite(sqlite::read(walker, &section)?));
+    }
+    if let Some(section) = keystore.map(walker, "postgres", postgres::FIELDS, &[])? {
+        first(&chosen)?;
+        chosen = Some(KeystoreConfig::Postgres(postgres::read(walker, &section)?));
     }
     chosen.ok_or_else(no_keystore)
 }

@@ -21,6 +21,42 @@ fn fs() {
 }
 
 #[test]
+fn sqlite() {
+    let config = load("sqlite.yml");
+    assert_eq!(config.keystore.backend_name(), "sqlite");
+    let KeystoreConfig::Sqlite(sqlite) = &config.keystore else {
+        panic!("{:?}", config.keystore)
+    };
+    assert_eq!(sqlite.path, path("/var/lib/kes/keys.db"));
+    assert!(config.warnings.is_empty());
+}
+
+#[test]
+fn postgres_url_from_the_environment_is_a_secret() {
+    let url = "postgres://kes:hunter2@db.internal:5432/kes?sslmode=require";
+    let env = |name: &str| (name == "KES_POSTGRES_URL").then(|| url.to_owned());
+    let config = Config::parse(&read("postgres.yml"), &env).unwrap();
+    assert_eq!(config.keystore.backend_name(), "postgres");
+    let KeystoreConfig::Postgres(postgres) = &config.keystore else {
+        panic!("{:?}", config.keystore)
+    };
+    assert_eq!(postgres.url.expose(), url);
+    assert_eq!(postgres.table, "kes_prod_keys");
+    assert!(!format!("{config:?}").contains("hunter2"));
+}
+
+#[test]
+fn postgres_table_defaults_to_kes_keys() {
+    let yaml = read("postgres.yml").replace("    table: kes_prod_keys\n", "");
+    let env = |_: &str| Some("postgresql://kes@127.0.0.1/kes".to_owned());
+    let config = Config::parse(&yaml, &env).unwrap();
+    let KeystoreConfig::Postgres(postgres) = &config.keystore else {
+        panic!("{:?}", config.keystore)
+    };
+    assert_eq!(postgres.table, "kes_keys");
+}
+
+#[test]
 fn defaults() {
     let config = load("minimal.yml");
     assert_eq!(config.address, None);

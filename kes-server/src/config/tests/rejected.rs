@@ -150,6 +150,30 @@ const REJECTED: &[(&str, &str)] = &[
         "kesconf: invalid fs keystore: no path specified",
     ),
     (
+        "bad-sqlite-no-path.yml",
+        "kesconf: invalid sqlite keystore: no path specified",
+    ),
+    (
+        "bad-sqlite-unknown-field.yml",
+        "kesconf: unknown field 'keystore.sqlite.journal' in line 10",
+    ),
+    (
+        "bad-sqlite-and-postgres.yml",
+        "kesconf: invalid keystore config: more than once keystore specified",
+    ),
+    (
+        "bad-postgres-no-url.yml",
+        "kesconf: invalid postgres keystore: no url specified",
+    ),
+    (
+        "bad-postgres-url-scheme.yml",
+        "kesconf: invalid postgres keystore: url must start with 'postgres://' or 'postgresql://'",
+    ),
+    (
+        "bad-postgres-table.yml",
+        "kesconf: invalid value 'keys; DROP TABLE x' for 'keystore.postgres.table' in line 10: must be a letter or '_' followed by letters, digits or '_', at most 63 characters",
+    ),
+    (
         "bad-vault-no-endpoint.yml",
         "kesconf: invalid vault keystore: no endpoint specified",
     ),

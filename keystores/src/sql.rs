@@ -193,6 +193,26 @@ impl Statements {
     }
 }
 
+/// Opens a pool to `options` and creates the table (`schema`) if it is missing.
+async fn connect<DB: sqlx::Database>(
+    options: <DB::Connection as sqlx::Connection>::Options,
+    timeout: Duration,
+    schema: &str,
+) -> Result<sqlx::Pool<DB>, sqlx::Error>
+where
+    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
+    for<'q> <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+{
+    let pool = sqlx::pool::PoolOptions::<DB>::new()
+        .acquire_timeout(timeout)
+        .connect_with(options)
+        .await?;
+    sqlx::query(AssertSqlSafe(schema.to_owned()))
+        .execute(&pool)
+        .await?;
+    Ok(pool)
+}
+
 /// Implements one operation for both backends: `$body` is generic over the pool type.
 macro_rules! with_pool {
     ($self:ident, |$pool:ident, $sql:ident| $body:expr) => {{
@@ -201,16 +221,7 @@ macro_rules! with_pool {
             Backend::Sqlite { options, pool } => {
                 let $sql = sqlite_statements(&$self.table);
                 let $pool = pool
-                    .get_or_try_init(|| async {
-                        let pool = sqlx::sqlite::SqlitePoolOptions::new()
-                            .acquire_timeout($self.timeout)
-                            .connect_with(options.clone())
-                            .await?;
-                        sqlx::query(AssertSqlSafe($sql.schema.clone()))
-                            .execute(&pool)
-                            .await?;
-                        Ok::<_, sqlx::Error>(pool)
-                    })
+                    .get_or_try_init(|| connect(options.clone(), $self.timeout, &$sql.schema))
                     .await
                     .map_err(|err| $self.error(err))?;
                 $body
@@ -219,16 +230,7 @@ macro_rules! with_pool {
             Backend::Postgres { options, pool } => {
                 let $sql = postgres_statements(&$self.table);
                 let $pool = pool
-                    .get_or_try_init(|| async {
-                        let pool = sqlx::postgres::PgPoolOptions::new()
-                            .acquire_timeout($self.timeout)
-                            .connect_with(options.clone())
-                            .await?;
-                        sqlx::query(AssertSqlSafe($sql.schema.clone()))
-                            .execute(&pool)
-                            .await?;
-                        Ok::<_, sqlx::Error>(pool)
-                    })
+                    .get_or_try_init(|| connect(options.clone(), $self.timeout, &$sql.schema))
                     .await
                     .map_err(|err| $self.error(err))?;
                 $body

@@ -15,6 +15,8 @@ use kes_client::ApiKey;
 use rcgen::{CertificateParams, DnType, KeyPair, SanType};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
+pub mod backends;
+
 pub use reqwest::{Method, StatusCode};
 pub use serde_json::{Value, json};
 

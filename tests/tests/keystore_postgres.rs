@@ -1,11 +1,9 @@
-//! The SQL keystore against a real PostgreSQL: a throwaway cluster (`backends.md` §5, option A)
+//! The SQL keystore against a real PostgreSQL: a throwaway cluster (`tests::backends::postgres`)
 //! started by this test on 127.0.0.1 and a free port, trust authentication, fsync off, stopped
 //! and removed afterwards. If PostgreSQL cannot be started the test fails; it never skips.
 //! `scripts/install-peers` installs Debian's `postgresql` package when `initdb` is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -35,6 +35,15 @@ pub enum LoadError {
     Parse(kes_crypto::Error),
 }
 
+/// A change of the keystore's state seen by the health check.
+#[derive(Debug)]
+pub enum Health<'a> {
+    /// The status probe failed, for this reason; cached keys serve as `cache.expiry.offline` says.
+    Offline(&'a keystores::Error),
+    /// The status probe succeeded again.
+    Online,
+}
+
 struct Entry {
     key: Arc<KeyVersion>,
     /// Set on every hit; cleared by the unused-expiry timer.
@@ -112,10 +121,23 @@ impl Cache {
     }
 
     /// Starts the health check and the expiry timers; they run until the result is dropped.
-    pub fn start(self: &Arc<Self>) -> Maintenance {
-        let mut tasks = vec![self.spawn_every(HEALTH_CHECK_INTERVAL, |cache| async move {
-            let offline = cache.keystore.status().await.is_err();
-            cache.offline.store(offline, Ordering::Relaxed);
+    /// `on_change` is called whenever the health check finds the keystore's state changed.
+    pub fn start(
+        self: &Arc<Self>,
+        on_change: impl Fn(Health<'_>) + Send + Sync + 'static,
+    ) -> Maintenance {
+        let on_change = Arc::new(on_change);
+        let mut tasks = vec![self.spawn_every(HEALTH_CHECK_INTERVAL, move |cache| {
+            let on_change = Arc::clone(&on_change);
+            async move {
+                let status = cache.keystore.status().await;
+                let was_offline = cache.offline.swap(status.is_err(), Ordering::Relaxed);
+                match status {
+                    Err(err) if !was_offline => on_change(Health::Offline(&err)),
+                    Ok(_) if was_offline => on_change(Health::Online),
+                    _ => {}
+                }
+            }
         })];
         let config = self.config;
         if !config.any.is_zero() {
@@ -422,7 +444,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn any_timer_drops_everything() {
         let (store, cache) = setup(expiry(60, 0, 0), Counting::default()).await;
-        let _timers = cache.start();
+        let _timers = cache.start(|_| {});
         cache.get("k1").await.unwrap();
         pass(59).await;
         assert!(cached(&cache, "k1"));
@@ -435,7 +457,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn unused_timer_drops_entries_not_used_since_its_last_run() {
         let (_store, cache) = setup(expiry(0, 20, 0), Counting::default()).await;
-        let _timers = cache.start();
+        let _timers = cache.start(|_| {});
         cache.get("k1").await.unwrap();
         cache.get("k2").await.unwrap();
         pass(10).await; // both were used: kept, flags cleared
@@ -452,7 +474,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn zero_disables_a_timer() {
         let (_store, cache) = setup(expiry(0, 0, 0), Counting::default()).await;
-        let timers = cache.start();
+        let timers = cache.start(|_| {});
         assert_eq!(timers.tasks.len(), 1, "only the health check");
         cache.get("k1").await.unwrap();
         pass(3600).await;
@@ -462,7 +484,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn health_check_sets_and_clears_offline() {
         let (store, cache) = setup(CacheConfig::default(), Counting::default()).await;
-        let _timers = cache.start();
+        let _timers = cache.start(|_| {});
         store.set_down(true);
         pass(9).await;
         assert!(!cache.is_offline());
@@ -478,7 +500,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn offline_caching_keeps_entries_until_the_offline_timer() {
         let (store, cache) = setup(expiry(30, 20, 300), Counting::default()).await;
-        let _timers = cache.start();
+        let _timers = cache.start(|_| {});
         cache.get("k1").await.unwrap();
         store.set_down(true);
         pass(10).await; // health check: offline (the unused timer ran first and kept k1)
@@ -494,7 +516,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn offline_timer_does_nothing_while_online() {
         let (_store, cache) = setup(expiry(0, 0, 30), Counting::default()).await;
-        let _timers = cache.start();
+        let _timers = cache.start(|_| {});
         cache.get("k1").await.unwrap();
         pass(90).await;
         assert!(cached(&cache, "k1"));
@@ -503,7 +525,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn without_offline_caching_expiry_continues_while_offline() {
         let (store, cache) = setup(expiry(60, 0, 0), Counting::default()).await;
-        let _timers = cache.start();
+        let _timers = cache.start(|_| {});
         cache.get("k1").await.unwrap();
         store.set_down(true);
         pass(10).await;
@@ -515,7 +537,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn dropping_maintenance_stops_the_timers() {
         let (_store, cache) = setup(expiry(60, 0, 0), Counting::default()).await;
-        drop(cache.start());
+        drop(cache.start(|_| {}));
         cache.get("k1").await.unwrap();
         pass(120).await;
         assert!(cached(&cache, "k1"));

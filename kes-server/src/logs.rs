@@ -5,9 +5,12 @@
 //! (it lags) and never blocks request handling. No key material, plaintext or ciphertext is ever
 //! passed to these functions; callers log names, paths and identities only.
 
+use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use http::{Method, StatusCode};
@@ -60,6 +63,8 @@ pub struct Logs {
     audit_level: Level,
     error_stream: broadcast::Sender<Arc<str>>,
     audit_stream: broadcast::Sender<Arc<str>>,
+    /// `log.audit_file`: every request as a JSON line, appended.
+    audit_file: Option<Mutex<File>>,
 }
 
 /// A subscription to one log stream.
@@ -73,7 +78,20 @@ impl Logs {
             audit_level,
             error_stream: broadcast::channel(STREAM_CAPACITY).0,
             audit_stream: broadcast::channel(STREAM_CAPACITY).0,
+            audit_file: None,
         }
+    }
+
+    /// Also appends every audited request to the file at `path` (created with mode 0600).
+    pub fn with_audit_file(mut self, path: &Path) -> Result<Logs, String> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|err| format!("failed to open audit file '{}': {err}", path.display()))?;
+        self.audit_file = Some(Mutex::new(file));
+        Ok(self)
     }
 
     /// Writes an error-log line to stderr and to the error stream's subscribers.
@@ -120,8 +138,24 @@ impl Logs {
             ));
             let _ = writeln!(std::io::stdout().lock(), "{line}");
         }
-        if self.audit_stream.receiver_count() > 0 {
-            let json = audit_json(&event);
+        let subscribed = self.audit_stream.receiver_count() > 0;
+        if !subscribed && self.audit_file.is_none() {
+            return;
+        }
+        let json = audit_json(&event);
+        if let Some(file) = &self.audit_file {
+            let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
+            // One write per line, so concurrent servers appending to one file never interleave.
+            if let Err(err) = file.write_all(format!("{json}\n").as_bytes()) {
+                drop(file);
+                self.error(
+                    Level::ERROR,
+                    &format!("failed to write audit file: {err}"),
+                    None,
+                );
+            }
+        }
+        if subscribed {
             let _ = self.audit_stream.send(json.into());
         }
     }
@@ -260,5 +294,84 @@ mod tests {
         assert_eq!(event["request"]["path"], "/v1/key/create/k");
         assert_eq!(event["response"]["code"], 200);
         assert_eq!(event["response"]["time"], 2_000_000);
+    }
+
+    fn request() -> RequestInfo {
+        RequestInfo {
+            method: Method::POST,
+            path: "/v1/key/generate/k".to_owned(),
+            ip: Some("127.0.0.1".parse().unwrap()),
+            identity: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_subscriber_lags_and_never_blocks() {
+        let logs = Logs::new(Level::INFO, Level::INFO);
+        let mut idle = logs.subscribe_audit();
+        let mut reader = logs.subscribe_audit();
+        let req = request();
+        // Far more events than the channel holds, with one subscriber that never reads.
+        for _ in 0..STREAM_CAPACITY * 3 {
+            logs.audit(AuditEvent {
+                request: &req,
+                status: StatusCode::OK,
+                latency: Duration::ZERO,
+            });
+        }
+        assert!(matches!(
+            idle.recv().await,
+            Err(broadcast::error::RecvError::Lagged(_))
+        ));
+        // Every subscriber gets its own copy of what is still buffered.
+        assert!(matches!(
+            reader.recv().await,
+            Err(broadcast::error::RecvError::Lagged(_))
+        ));
+        assert!(reader.recv().await.is_ok());
+        assert!(idle.recv().await.is_ok());
+    }
+
+    #[test]
+    fn the_audit_file_gets_every_request_as_a_json_line() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let logs = Logs::new(Level::INFO, Level::INFO)
+            .with_audit_file(&path)
+            .unwrap();
+        let req = request();
+        for status in [StatusCode::OK, StatusCode::FORBIDDEN] {
+            logs.audit(AuditEvent {
+                request: &req,
+                status,
+                latency: Duration::from_micros(5),
+            });
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let codes: Vec<u64> = text
+            .lines()
+            .map(|line| {
+                let event: serde_json::Value = serde_json::from_str(line).unwrap();
+                assert_eq!(event["request"]["path"], "/v1/key/generate/k");
+                assert_eq!(event["request"]["ip"], "127.0.0.1");
+                assert_eq!(event["response"]["time"], 5_000);
+                event["response"]["code"].as_u64().unwrap()
+            })
+            .collect();
+        assert_eq!(codes, [200, 403]);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+
+        // Reopening appends.
+        let logs = Logs::new(Level::INFO, Level::INFO)
+            .with_audit_file(&path)
+            .unwrap();
+        logs.audit(AuditEvent {
+            request: &req,
+            status: StatusCode::OK,
+            latency: Duration::ZERO,
+        });
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 3);
     }
 }

@@ -18,6 +18,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
 use crate::api::{self, router::canonical_path, router::redirect};
+use crate::cache::Health;
 use crate::logs::Level;
 use crate::state::{Server, TlsHandle};
 use crate::tls::{Peer, PeerIdentity};
@@ -39,7 +40,22 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     // The cache timers and health check run exactly as long as this loop.
-    let _maintenance = server.cache().start();
+    let _maintenance = {
+        let cache = Arc::clone(server.cache());
+        let server = Arc::clone(&server);
+        cache.start(move |health| match health {
+            Health::Offline(err) => server.logs().error(
+                Level::WARN,
+                &format!(
+                    "keystore is offline: {err}; cached keys serve as cache.expiry.offline allows"
+                ),
+                None,
+            ),
+            Health::Online => server
+                .logs()
+                .error(Level::INFO, "keystore is online again", None),
+        })
+    };
     let app = api::router(Arc::clone(&server));
     let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());

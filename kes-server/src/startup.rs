@@ -42,7 +42,10 @@ pub async fn prepare_with(
 ) -> Result<Prepared, String> {
     let settings = settings(config)?;
     let tls = TlsHandle::new(tls_config(config, &settings, certs, key)?);
-    let logs = Logs::new(config.log.error, config.log.audit);
+    let mut logs = Logs::new(config.log.error, config.log.audit);
+    if let Some(path) = &config.log.audit_file {
+        logs = logs.with_audit_file(path)?;
+    }
     for warning in &config.warnings {
         logs.error(Level::WARN, warning, None);
     }

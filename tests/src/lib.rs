@@ -380,11 +380,13 @@ impl Client {
         })
     }
 
-    /// Opens a streaming GET (the log routes) and checks its content type.
+    /// Opens a streaming GET (the log routes) and checks its content type. The stream is not
+    /// bound by the client's 30 s request timeout; reads are bounded by their callers.
     pub async fn stream(&self, path: &str) -> LineStream {
         let resp = self
             .http
             .get(format!("{}{path}", self.base))
+            .timeout(Duration::from_secs(3600))
             .send()
             .await
             .unwrap();

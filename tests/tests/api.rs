@@ -767,6 +767,59 @@ async fn audit_stream_delivers_events() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn audit_file_and_every_stream_subscriber_see_each_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.log");
+    let keys = dir.path().join("keys");
+    let extra = format!("log:\n  audit_file: {}\n", audit.display());
+    let server = TestServer::start_in(dir, &keys, &extra).await;
+    let c = server.admin_client();
+    let mut first = c.stream("/v1/log/audit").await;
+    let mut second = c.stream("/v1/log/audit").await;
+    c.post("/v1/key/create/audited", "").await.ok();
+    c.post("/v1/key/create/audited", "")
+        .await
+        .assert_error(400, "key already exists");
+    for stream in [&mut first, &mut second] {
+        let codes = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            let mut codes = Vec::new();
+            while codes.len() < 2 {
+                let event: Value = serde_json::from_str(&stream.next_line().await).unwrap();
+                if event["request"]["path"] == "/v1/key/create/audited" {
+                    codes.push(event["response"]["code"].as_u64().unwrap());
+                }
+            }
+            codes
+        })
+        .await
+        .unwrap();
+        assert_eq!(codes, [200, 400]);
+    }
+    // The file has every request, the streams' own included: time, identity, IP, path,
+    // status and latency.
+    let text = std::fs::read_to_string(&audit).unwrap();
+    let events: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let creates: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["request"]["path"] == "/v1/key/create/audited")
+        .collect();
+    assert_eq!(creates.len(), 2, "{text}");
+    for event in creates {
+        assert!(event["time"].as_str().unwrap().ends_with('Z'), "{event}");
+        assert_eq!(event["request"]["ip"], "127.0.0.1");
+        assert_eq!(
+            event["request"]["identity"],
+            server.admin.identity().to_string()
+        );
+        assert!(event["response"]["time"].as_u64().unwrap() > 0, "{event}");
+    }
+    server.stop().await;
+}
+
 fn base64_decode(s: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()

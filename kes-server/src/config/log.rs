@@ -1,5 +1,7 @@
 //! `log.error` and `log.audit`: the level below which events are not written.
 
+use std::path::PathBuf;
+
 use super::error::ConfigError;
 use super::fields::{Map, Walker};
 
@@ -54,13 +56,16 @@ impl Level {
     }
 }
 
-/// The console log levels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The log levels and the optional audit file.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogConfig {
     /// Minimum level of error-log events written to stderr. Default INFO.
     pub error: Level,
     /// Minimum level of audit events written to stdout. Default INFO, so audit is on (§7.2).
     pub audit: Level,
+    /// `log.audit_file` (our extension): a file that receives every request as one JSON line,
+    /// the event of the `/v1/log/audit` stream. Written only while `audit` is enabled.
+    pub audit_file: Option<PathBuf>,
 }
 
 impl Default for LogConfig {
@@ -68,13 +73,14 @@ impl Default for LogConfig {
         LogConfig {
             error: Level::INFO,
             audit: Level::INFO,
+            audit_file: None,
         }
     }
 }
 
 impl LogConfig {
     pub(super) fn read(walker: &mut Walker<'_>, root: &Map<'_>) -> Result<LogConfig, ConfigError> {
-        let Some(log) = root.map(walker, "log", &["error", "audit"], &[])? else {
+        let Some(log) = root.map(walker, "log", &["error", "audit", "audit_file"], &[])? else {
             return Ok(LogConfig::default());
         };
         let level = |key| -> Result<Level, ConfigError> {
@@ -87,9 +93,15 @@ impl LogConfig {
                 }),
             }
         };
+        let error = level("error")?;
+        let audit = level("audit")?;
+        let audit_file = log
+            .value(walker, "audit_file")?
+            .map(|value| value.into_path());
         Ok(LogConfig {
-            error: level("error")?,
-            audit: level("audit")?,
+            error,
+            audit,
+            audit_file,
         })
     }
 }

@@ -117,7 +117,8 @@ fn full_template_settings() {
         config.log,
         LogConfig {
             error: Level::INFO,
-            audit: Level::OFF
+            audit: Level::OFF,
+            audit_file: None,
         }
     );
     assert_eq!(config.keys, ["some-key-name", "another-key-name"]);

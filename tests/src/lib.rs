@@ -16,6 +16,7 @@ use rcgen::{CertificateParams, DnType, KeyPair, SanType};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 pub mod backends;
+pub mod ledger;
 
 pub use reqwest::{Method, StatusCode};
 pub use serde_json::{Value, json};
@@ -361,6 +362,7 @@ impl Client {
     ) -> Result<Reply, reqwest::Error> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(body) = body {
+            ledger::record(&body);
             req = req.body(body);
         }
         let resp = req.send().await?;
@@ -372,6 +374,7 @@ impl Client {
             .unwrap_or_default()
             .to_owned();
         let body = resp.bytes().await?.to_vec();
+        ledger::record(&body);
         Ok(Reply {
             status,
             content_type,

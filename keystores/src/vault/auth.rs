@@ -252,9 +252,8 @@ impl Auth {
         if !status.is_success() {
             return Err(failure("login", status, &reply));
         }
-        token_of(&reply).ok_or_else(|| {
-            Error::Unavailable("vault: login returned no client token".to_owned())
-        })
+        token_of(&reply)
+            .ok_or_else(|| Error::Unavailable("vault: login returned no client token".to_owned()))
     }
 
     async fn renew(&self, client: &Client, secret: &str) -> Result<Token, Error> {
@@ -337,9 +336,14 @@ mod tests {
         assert!(!format!("{auth:?}").contains("inline.jwt"));
         // The login namespace: the keystore's by default, the root for "/", or its own.
         assert_eq!(auth.namespace.as_deref(), Some("team"));
-        assert_eq!(kubernetes(Jwt::File("/t".into()), Some("/")).namespace, None);
         assert_eq!(
-            kubernetes(Jwt::File("/t".into()), Some("auth-ns")).namespace.as_deref(),
+            kubernetes(Jwt::File("/t".into()), Some("/")).namespace,
+            None
+        );
+        assert_eq!(
+            kubernetes(Jwt::File("/t".into()), Some("auth-ns"))
+                .namespace
+                .as_deref(),
             Some("auth-ns")
         );
     }
@@ -357,7 +361,10 @@ mod tests {
         );
         let (path, body) = auth.login_request().unwrap();
         assert_eq!(path, ["auth", "my", "approle", "login"]);
-        assert_eq!(body, json!({"role_id": "role-id", "secret_id": "secret-id"}));
+        assert_eq!(
+            body,
+            json!({"role_id": "role-id", "secret_id": "secret-id"})
+        );
         assert!(!format!("{auth:?}").contains("secret-id"));
     }
 

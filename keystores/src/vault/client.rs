@@ -36,9 +36,7 @@ impl Client {
         let endpoint = Url::parse(endpoint)
             .ok()
             .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
-            .ok_or_else(|| {
-                Error::Unavailable(format!("vault: invalid endpoint '{endpoint}'"))
-            })?;
+            .ok_or_else(|| Error::Unavailable(format!("vault: invalid endpoint '{endpoint}'")))?;
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(tls_config(tls)?)
             .redirect(reqwest::redirect::Policy::none())

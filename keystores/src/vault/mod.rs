@@ -439,7 +439,14 @@ mod tests {
         for yes in ["vault:v1:abc", "vault:v2:abc", "vault:v10:", "vault:v01:x"] {
             assert!(is_transit_ciphertext(yes), "{yes}");
         }
-        for no in ["vault:v0:abc", "vault:v:abc", "vault:vx:abc", "vault:v1", "abc", ""] {
+        for no in [
+            "vault:v0:abc",
+            "vault:v:abc",
+            "vault:vx:abc",
+            "vault:v1",
+            "abc",
+            "",
+        ] {
             assert!(!is_transit_ciphertext(no), "{no}");
         }
     }

@@ -44,6 +44,7 @@ fn vault_options(config: &crate::config::VaultConfig) -> keystores::vault::Vault
 
     let secret = |s: &crate::config::Secret| Zeroizing::new(s.expose().to_owned());
     let auth = match &config.auth {
+        VaultAuth::Token(token) => v::VaultAuth::Token(secret(token)),
         VaultAuth::AppRole(approle) => v::VaultAuth::AppRole(v::AppRole {
             engine: approle.engine.clone(),
             namespace: approle.namespace.clone(),

@@ -268,6 +268,21 @@ async fn tls_with_ca_and_client_certificate_and_a_fixed_token() {
     by_dir.tls.ca = Some(ca_dir);
     by_dir.tls.client = None;
     VaultKeyStore::new(by_dir).unwrap().status().await.unwrap();
+    // The server end to end, with the `token` extension and the `tls` section.
+    let section = format!(
+        "keystore:\n  vault:\n    endpoint: {}\n    engine: secret\n    version: v2\n    token: {ROOT_TOKEN}\n    tls:\n      ca: {}\n      key: {}\n      cert: {}\n",
+        bao.url(),
+        bao.ca().unwrap().display(),
+        client.key.display(),
+        client.cert.display()
+    );
+    let server = TestServer::start_with_keystore(tempfile::tempdir().unwrap(), &section, "").await;
+    let admin = server.admin_client();
+    admin.post("/v1/key/create/over-tls", "").await.ok();
+    let dek = dek(&admin, "over-tls").await;
+    assert_decrypts(&admin, "over-tls", &dek).await;
+    server.stop().await;
+
     // Without the CA, Vault's certificate is not trusted.
     let mut untrusted = opts;
     untrusted.tls.ca = None;

@@ -99,11 +99,12 @@ impl OpenBao {
                 );
             }
             let ca = self.dir.path().join("vault-ca.pem");
-            if tls && self.ca.is_none() && ca.exists() {
-                if let Ok(cert) = CertificateDer::from_pem_file(&ca) {
-                    self.http = client(crate::tls_config(None, Some(&cert)));
-                    self.ca = Some(ca);
-                }
+            if tls
+                && self.ca.is_none()
+                && let Ok(cert) = CertificateDer::from_pem_file(&ca)
+            {
+                self.http = client(crate::tls_config(None, Some(&cert)));
+                self.ca = Some(ca);
             }
             if (!tls || self.ca.is_some())
                 && let Ok(reply) = self

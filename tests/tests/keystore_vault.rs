@@ -1,9 +1,9 @@
 //! The Vault keystore against a real OpenBao dev server (`tests::backends::openbao`), started by
 //! each test on 127.0.0.1 and a free port and killed afterwards: KV v1 and v2, AppRole, a
-//! namespace, transit (with a key rotation), TLS, token renewal; the layout shared with the
-//! upstream Go KES v0.24.0 in both directions; and `kes migrate` from fs to Vault and back. If
-//! OpenBao (or the Go peer) is missing the test fails; it never skips. `scripts/install-peers`
-//! installs both.
+//! namespace, transit (with a key rotation), TLS with a client certificate, token renewal; the
+//! layout shared with the upstream Go KES v0.24.0 in both directions; and `kes migrate` from fs
+//! to Vault and back. If OpenBao (or the Go peer) is missing the test fails; it never skips.
+//! `scripts/install-peers` installs both.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
@@ -240,7 +240,7 @@ async fn namespace_with_its_own_and_a_root_login() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn tls_with_ca_and_client_certificate_and_a_fixed_token() {
+async fn tls_with_a_ca_file_or_directory_and_a_fixed_token() {
     let bao = OpenBao::start_tls().await;
     assert!(bao.url().starts_with("https://"));
     let dir = tempfile::tempdir().unwrap();
@@ -289,6 +289,33 @@ async fn tls_with_ca_and_client_certificate_and_a_fixed_token() {
     let err = VaultKeyStore::new(untrusted)
         .unwrap()
         .status()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unreachable(_)), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn client_certificate_for_a_listener_that_requires_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, client) = CertFiles::generate_ca_and_client(dir.path());
+    let bao = OpenBao::start_with_mtls_listener(&ca.cert).await;
+    let (url, server_cert) = bao.mtls().unwrap();
+    let approle = bao.approle(None, "kes", &["secret/*"], "60s", "120s").await;
+    let mut opts = options(&bao, "secret", KvVersion::V2, approle);
+    opts.endpoint = url.to_owned();
+    opts.tls = VaultTls {
+        ca: Some(server_cert.to_owned()),
+        client: Some((client.cert.clone(), client.key.clone())),
+    };
+    let store = VaultKeyStore::new(opts.clone()).unwrap();
+    store.status().await.unwrap();
+    store.create("mtls", b"v").await.unwrap();
+    assert_eq!(store.get("mtls").await.unwrap().as_slice(), b"v");
+    // Without the client certificate the listener refuses the connection.
+    opts.tls.client = None;
+    let err = VaultKeyStore::new(opts)
+        .unwrap()
+        .get("mtls")
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Unreachable(_)), "{err}");

@@ -29,20 +29,28 @@ pub struct OpenBao {
     url: String,
     ca: Option<PathBuf>,
     http: reqwest::Client,
+    /// The URL and server certificate of the extra listener that requires client certificates.
+    mtls: Option<(String, PathBuf)>,
 }
 
 impl OpenBao {
     /// Starts a plain-HTTP dev server, or panics saying why.
     pub async fn start() -> OpenBao {
-        Self::launch(false).await
+        Self::launch(false, None).await
     }
 
     /// Starts a TLS dev server whose certificate is signed by [`OpenBao::ca`].
     pub async fn start_tls() -> OpenBao {
-        Self::launch(true).await
+        Self::launch(true, None).await
     }
 
-    async fn launch(tls: bool) -> OpenBao {
+    /// Starts a plain-HTTP dev server with a second, TLS listener ([`OpenBao::mtls`]) that
+    /// requires a client certificate signed by `client_ca` (a PEM file).
+    pub async fn start_with_mtls_listener(client_ca: &Path) -> OpenBao {
+        Self::launch(false, Some(client_ca)).await
+    }
+
+    async fn launch(tls: bool, client_ca: Option<&Path>) -> OpenBao {
         let bin = bao_bin();
         let dir = tempfile::Builder::new()
             .prefix("kes-bao-")
@@ -61,6 +69,30 @@ impl OpenBao {
         if tls {
             cmd.arg("-dev-tls")
                 .arg(format!("-dev-tls-cert-dir={}", dir.path().display()));
+        }
+        let mut mtls = None;
+        if let Some(client_ca) = client_ca {
+            // The dev listener's cluster listener takes the next port: avoid it.
+            let mtls_port = loop {
+                let candidate = free_port();
+                if candidate != port + 1 && candidate + 1 != port {
+                    break candidate;
+                }
+            };
+            let cert = crate::CertFiles::generate(dir.path(), "bao-mtls", "localhost");
+            let config = dir.path().join("mtls.hcl");
+            std::fs::write(
+                &config,
+                format!(
+                    "listener \"tcp\" {{\n  address = \"127.0.0.1:{mtls_port}\"\n  tls_cert_file = \"{}\"\n  tls_key_file = \"{}\"\n  tls_client_ca_file = \"{}\"\n  tls_require_and_verify_client_cert = true\n}}\n",
+                    cert.cert.display(),
+                    cert.key.display(),
+                    client_ca.display()
+                ),
+            )
+            .unwrap();
+            cmd.arg(format!("-config={}", config.display()));
+            mtls = Some((format!("https://127.0.0.1:{mtls_port}"), cert.cert));
         }
         for (name, _) in std::env::vars_os() {
             let name = name.to_string_lossy();
@@ -82,6 +114,7 @@ impl OpenBao {
             url: format!("{scheme}://127.0.0.1:{port}"),
             ca: None,
             http: client(crate::tls_config(None, None)),
+            mtls,
             dir,
         };
         bao.wait_ready(tls).await;
@@ -133,6 +166,14 @@ impl OpenBao {
     /// The CA that signed a TLS server's certificate (`None` for plain HTTP).
     pub fn ca(&self) -> Option<&Path> {
         self.ca.as_deref()
+    }
+
+    /// The URL and the (self-signed) server certificate of the listener that requires a client
+    /// certificate; only for [`OpenBao::start_with_mtls_listener`].
+    pub fn mtls(&self) -> Option<(&str, &Path)> {
+        self.mtls
+            .as_ref()
+            .map(|(url, cert)| (url.as_str(), cert.as_path()))
     }
 
     /// The server's output so far.

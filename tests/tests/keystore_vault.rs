@@ -380,15 +380,28 @@ async fn assert_decrypts(client: &Client, key: &str, (plaintext, ciphertext): &(
 }
 
 /// The Go KES v0.24.0 and ours share one OpenBao engine: each reads the other's keys.
-async fn layout_compatible_with_go(engine: &str, version: &str) {
+/// With `transit`, both wrap the stored keys with the transit key `kes`.
+async fn layout_compatible_with_go(engine: &str, version: &str, transit: bool) {
     let bao = OpenBao::start().await;
     if version == "v1" {
         bao.enable_kv(None, engine, 1).await;
     }
+    if transit {
+        bao.enable_transit(None, "transit", "kes").await;
+    }
     let approle = bao
-        .approle(None, "kes", &[&format!("{engine}/*")], "60s", "120s")
+        .approle(
+            None,
+            "kes",
+            &[&format!("{engine}/*"), "transit/*"],
+            "60s",
+            "120s",
+        )
         .await;
-    let section = keystore_yaml(&bao, engine, version, &approle);
+    let mut section = keystore_yaml(&bao, engine, version, &approle);
+    if transit {
+        section.push_str("    transit:\n      engine: transit\n      key: kes\n");
+    }
 
     let dir = tempfile::tempdir().unwrap();
     let cert = CertFiles::generate(dir.path(), "go-server", "localhost");
@@ -437,17 +450,26 @@ async fn layout_compatible_with_go(engine: &str, version: &str) {
         data.as_object().unwrap().keys().collect::<Vec<_>>(),
         ["from-go"]
     );
+    assert_eq!(
+        data["from-go"].as_str().unwrap().starts_with("vault:v1:"),
+        transit
+    );
     ours.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn layout_compatible_with_go_kes_kv_v1() {
-    layout_compatible_with_go("kv", "v1").await;
+    layout_compatible_with_go("kv", "v1", false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn layout_compatible_with_go_kes_kv_v2() {
-    layout_compatible_with_go("secret", "v2").await;
+    layout_compatible_with_go("secret", "v2", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn layout_compatible_with_go_kes_kv_v2_and_transit() {
+    layout_compatible_with_go("secret", "v2", true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -23,9 +23,66 @@ pub fn open(config: &KeystoreConfig) -> Result<Arc<dyn KeyStore>, String> {
                 .map(|store| Arc::new(store) as Arc<dyn KeyStore>)
                 .map_err(|err| format!("failed to open postgres keystore: {err}"))
         }
+        #[cfg(feature = "vault")]
+        KeystoreConfig::Vault(vault) => keystores::vault::VaultKeyStore::new(vault_options(vault))
+            .map(|store| Arc::new(store) as Arc<dyn KeyStore>)
+            .map_err(|err| format!("failed to open vault keystore: {err}")),
         other => Err(format!(
             "keystore '{}' is not supported by this build yet",
             other.backend_name()
         )),
+    }
+}
+
+/// The keystore options for `keystore.vault`. `status.ping` has no counterpart: the server
+/// probes the keystore's health endpoint when it needs to.
+#[cfg(feature = "vault")]
+fn vault_options(config: &crate::config::VaultConfig) -> keystores::vault::VaultOptions {
+    use crate::config::{VaultAuth, VaultJwt, VaultKvVersion};
+    use keystores::vault as v;
+    use zeroize::Zeroizing;
+
+    let secret = |s: &crate::config::Secret| Zeroizing::new(s.expose().to_owned());
+    let auth = match &config.auth {
+        VaultAuth::Token(token) => v::VaultAuth::Token(secret(token)),
+        VaultAuth::AppRole(approle) => v::VaultAuth::AppRole(v::AppRole {
+            engine: approle.engine.clone(),
+            namespace: approle.namespace.clone(),
+            id: approle.id.clone(),
+            secret: secret(&approle.secret),
+        }),
+        VaultAuth::Kubernetes(k8s) => v::VaultAuth::Kubernetes(v::Kubernetes {
+            engine: k8s.engine.clone(),
+            namespace: k8s.namespace.clone(),
+            role: k8s.role.clone().unwrap_or_default(),
+            jwt: match &k8s.jwt {
+                VaultJwt::Token(jwt) => v::Jwt::Token(secret(jwt)),
+                VaultJwt::File(path) => v::Jwt::File(path.clone()),
+            },
+        }),
+    };
+    v::VaultOptions {
+        endpoint: config.endpoint.clone(),
+        engine: config.engine.clone(),
+        version: match config.version {
+            VaultKvVersion::V1 => v::KvVersion::V1,
+            VaultKvVersion::V2 => v::KvVersion::V2,
+        },
+        namespace: config.namespace.clone(),
+        prefix: config.prefix.clone(),
+        auth,
+        transit: config.transit.as_ref().map(|t| v::Transit {
+            engine: t.engine.clone(),
+            key: t.key.clone(),
+        }),
+        tls: v::VaultTls {
+            ca: config.tls.ca.clone(),
+            client: config
+                .tls
+                .client
+                .as_ref()
+                .map(|c| (c.cert.clone(), c.key.clone())),
+        },
+        timeout: v::DEFAULT_TIMEOUT,
     }
 }

@@ -7,6 +7,7 @@
 //! - [`fs`]: one file per key in a directory, the upstream KES layout;
 //! - [`mem`]: an in-memory store for `kes server --dev` and tests;
 //! - `sql` (features `sqlite`, `postgres`): one table row per key in SQLite or PostgreSQL;
+//! - `vault` (feature `vault`): HashiCorp Vault / OpenBao K/V, v1 or v2, in the upstream layout;
 //! - [`conformance`]: the suite every backend must pass (used by each backend's tests).
 //!
 //! Key names are validated by the server before a keystore sees them; backends still refuse names
@@ -19,6 +20,8 @@ pub mod fs;
 pub mod mem;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod sql;
+#[cfg(feature = "vault")]
+pub mod vault;
 
 pub use error::Error;
 

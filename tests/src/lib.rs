@@ -490,6 +490,19 @@ impl GoServer {
         admin: &ApiKey,
         extra: &str,
     ) -> GoServer {
+        let keystore = format!("keystore:\n  fs:\n    path: {}\n", keystore.display());
+        Self::start_with_keystore(dir, &keystore, cert, admin, extra).await
+    }
+
+    /// Like [`GoServer::start_with`], with `keystore` (a whole `keystore:` section, e.g. a
+    /// Vault one) instead of the fs keystore.
+    pub async fn start_with_keystore(
+        dir: &Path,
+        keystore: &str,
+        cert: &CertFiles,
+        admin: &ApiKey,
+        extra: &str,
+    ) -> GoServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -499,18 +512,17 @@ impl GoServer {
         std::fs::write(
             &config,
             format!(
-                "address: 127.0.0.1:{port}\nadmin:\n  identity: {}\ntls:\n  key: {}\n  cert: {}\nkeystore:\n  fs:\n    path: {}\n{extra}",
+                "address: 127.0.0.1:{port}\nadmin:\n  identity: {}\ntls:\n  key: {}\n  cert: {}\n{keystore}{extra}",
                 admin.identity(),
                 cert.key.display(),
                 cert.cert.display(),
-                keystore.display()
             ),
         )
         .unwrap();
         let child = tokio::process::Command::new(go_kes())
             .args(["server", "--config", config.to_str().unwrap()])
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("go-kes.log")).unwrap())
             .kill_on_drop(true)
             .spawn()
             .unwrap();
@@ -528,7 +540,8 @@ impl GoServer {
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "the upstream Go KES server did not start"
+                "the upstream Go KES server did not start:\n{}",
+                std::fs::read_to_string(dir.join("go-kes.log")).unwrap_or_default()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -16,6 +16,7 @@ pub(super) const FIELDS: &[&str] = &[
     "prefix",
     "approle",
     "kubernetes",
+    "token",
     "transit",
     "tls",
     "status",
@@ -55,6 +56,9 @@ pub enum VaultKvVersion {
 pub enum VaultAuth {
     AppRole(VaultAppRole),
     Kubernetes(VaultKubernetes),
+    /// `keystore.vault.token`: a fixed Vault token, used as is. This project's extension;
+    /// upstream KES has no static-token login.
+    Token(Secret),
 }
 
 /// `keystore.vault.approle`.
@@ -131,12 +135,25 @@ pub(super) fn read(walker: &mut Walker<'_>, vault: &Map<'_>) -> Result<VaultConf
         &["engine", "namespace", "role", "jwt"],
         &["retry"],
     )?;
+    let token = vault.value(walker, "token")?;
+    let methods = usize::from(approle.is_some())
+        + usize::from(kubernetes.is_some())
+        + usize::from(token.is_some());
+    if methods > 1 {
+        return Err(ConfigError::invalid(format!(
+            "{ERR} more than one authentication method specified"
+        )));
+    }
     let auth = match (approle, kubernetes) {
-        (None, None) => {
-            return Err(ConfigError::invalid(format!(
-                "{ERR} no authentication method specified"
-            )));
-        }
+        // An empty `token` (an unset environment variable) counts as unset.
+        (None, None) => match token {
+            Some(token) => VaultAuth::Token(token.into_secret()),
+            None => {
+                return Err(ConfigError::invalid(format!(
+                    "{ERR} no authentication method specified"
+                )));
+            }
+        },
         (Some(_), Some(_)) => {
             return Err(ConfigError::invalid(format!(
                 "{ERR} more than one authentication method specified"

@@ -116,6 +116,16 @@ fn vault_with_approle() {
 }
 
 #[test]
+fn vault_with_a_fixed_token() {
+    let config = load("vault-token.yml");
+    let VaultAuth::Token(token) = &vault(&config).auth else {
+        panic!("{:?}", vault(&config).auth)
+    };
+    assert_eq!(token.expose(), "s.fixture-token");
+    assert_eq!(format!("{token:?}"), "[redacted]");
+}
+
+#[test]
 fn vault_approle_defaults() {
     let config = load("vault-approle.yml");
     let v = vault(&config);

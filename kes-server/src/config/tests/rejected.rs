@@ -186,6 +186,14 @@ const REJECTED: &[(&str, &str)] = &[
         "kesconf: invalid vault keystore: more than one authentication method specified",
     ),
     (
+        "bad-vault-token-and-approle.yml",
+        "kesconf: invalid vault keystore: more than one authentication method specified",
+    ),
+    (
+        "bad-vault-empty-token.yml",
+        "kesconf: invalid vault keystore: no authentication method specified",
+    ),
+    (
         "bad-vault-approle-no-id.yml",
         "kesconf: invalid vault keystore: invalid approle config: no approle ID specified",
     ),

@@ -461,7 +461,7 @@ pub fn go_kes() -> PathBuf {
     path
 }
 
-/// The upstream Go KES server (v0.24.0) on an fs keystore, killed on drop.
+/// The upstream Go KES server (v0.24.0), on an fs keystore unless told otherwise; killed on drop.
 #[derive(Debug)]
 pub struct GoServer {
     /// Killed when dropped (`kill_on_drop`).
@@ -485,6 +485,20 @@ impl GoServer {
         admin: &ApiKey,
         extra: &str,
     ) -> GoServer {
+        let keystore = format!("keystore:\n  fs:\n    path: {}\n", keystore.display());
+        Self::start_with_keystore(dir, &keystore, cert, admin, extra).await
+    }
+
+    /// Like [`GoServer::start_with`], with `keystore` (a whole `keystore:` section, e.g.
+    /// `keystore.aws.secretsmanager`) instead of the fs keystore. Panics with the server's
+    /// output if it exits before it answers.
+    pub async fn start_with_keystore(
+        dir: &Path,
+        keystore: &str,
+        cert: &CertFiles,
+        admin: &ApiKey,
+        extra: &str,
+    ) -> GoServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -494,32 +508,36 @@ impl GoServer {
         std::fs::write(
             &config,
             format!(
-                "address: 127.0.0.1:{port}\nadmin:\n  identity: {}\ntls:\n  key: {}\n  cert: {}\nkeystore:\n  fs:\n    path: {}\n{extra}",
+                "address: 127.0.0.1:{port}\nadmin:\n  identity: {}\ntls:\n  key: {}\n  cert: {}\n{keystore}{extra}",
                 admin.identity(),
                 cert.key.display(),
                 cert.cert.display(),
-                keystore.display()
             ),
         )
         .unwrap();
-        let child = tokio::process::Command::new(go_kes())
+        let log_path = dir.join("go-server.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut child = tokio::process::Command::new(go_kes())
             .args(["server", "--config", config.to_str().unwrap()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
             .kill_on_drop(true)
             .spawn()
             .unwrap();
-        let server = GoServer {
-            _child: child,
-            url: format!("https://127.0.0.1:{port}"),
-        };
-        let client = Client::with_api_key(&server.url, admin, Some(&cert.cert_der));
+        let url = format!("https://127.0.0.1:{port}");
+        let client = Client::with_api_key(&url, admin, Some(&cert.cert_der));
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(reply) = client.send(Method::GET, "/v1/status", None).await
                 && reply.status.is_success()
             {
-                return server;
+                return GoServer { _child: child, url };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "the upstream Go KES server exited ({status}):\n{}",
+                    std::fs::read_to_string(&log_path).unwrap_or_default()
+                );
             }
             assert!(
                 std::time::Instant::now() < deadline,

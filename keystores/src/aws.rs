@@ -162,7 +162,10 @@ impl AwsKeyStore {
                     loader = loader.credentials_provider(Credentials::new(
                         c.access_key.clone(),
                         c.secret_key.as_str(),
-                        c.session_token.as_ref().map(|t| t.to_string()),
+                        c.session_token
+                            .as_ref()
+                            .filter(|t| !t.is_empty())
+                            .map(|t| t.to_string()),
                         None,
                         "kes-config",
                     ));

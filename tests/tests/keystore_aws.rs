@@ -256,6 +256,31 @@ async fn kes_with_env_credentials(dir: &Path, args: &[&str]) -> String {
     stdout
 }
 
+/// The YAML example of the README's "AWS Secrets Manager" section, pointed at `endpoint`.
+fn readme_example(endpoint: &str) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = readme
+        .split("\n### AWS Secrets Manager\n")
+        .nth(1)
+        .expect("README section AWS Secrets Manager");
+    let block = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a yaml block in the README's AWS section");
+    let example: String = block
+        .lines()
+        .map(|line| match line.trim_start().strip_prefix("endpoint:") {
+            Some(_) => format!("      endpoint: {endpoint}\n"),
+            None => format!("{line}\n"),
+        })
+        .collect();
+    assert!(example.contains("${AWS_SECRET_ACCESS_KEY}"), "{example}");
+    assert_ne!(example, block);
+    example
+}
+
 /// Every file in `dir`: name and content, sorted by name.
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
@@ -296,11 +321,13 @@ async fn migrate_fs_to_aws_and_back() {
         deks.push((name, dek));
     }
 
-    // Three configs that differ only in the keystore; the AWS one has no credentials, so the
-    // SDK's default chain finds them in the environment.
+    // Configs that differ only in the keystore. To the backend: the README's example, whose
+    // credentials come from `${AWS_*}` references. Back: no credentials, so the SDK's default
+    // chain finds them in the environment.
     let config = std::fs::read_to_string(source.config_path()).unwrap();
     let fs_section = |path: &Path| format!("keystore:\n  fs:\n    path: {}\n", path.display());
-    let aws_section = format!(
+    let readme_section = readme_example(&moto.endpoint());
+    let chain_section = format!(
         "keystore:\n  aws:\n    secretsmanager:\n      endpoint: {}\n      region: {REGION}\n",
         moto.endpoint()
     );
@@ -314,11 +341,15 @@ async fn migrate_fs_to_aws_and_back() {
     let from_fs = root.path().join("fs.yml");
     std::fs::write(&from_fs, &config).unwrap();
     let from_fs = from_fs.to_str().unwrap();
-    let aws = write("aws.yml", &aws_section);
+    let readme = write("readme.yml", &readme_section);
+    let aws = write("aws.yml", &chain_section);
     let to_back = write("back.yml", &fs_section(&back));
 
-    let out =
-        kes_with_env_credentials(root.path(), &["migrate", "--from", from_fs, "--to", &aws]).await;
+    let out = kes_with_env_credentials(
+        root.path(),
+        &["migrate", "--from", from_fs, "--to", &readme],
+    )
+    .await;
     assert!(
         out.ends_with("Migrated      3 keys successfully!\n"),
         "{out}"

@@ -224,9 +224,9 @@ async fn layout_compatible_with_go_kes() {
     eprintln!("go layout test took {:?}", started.elapsed());
 }
 
-/// Runs our `kes` with `args` in `dir` and the AWS credentials in the environment (the default
-/// chain), no shared config files and no instance metadata; returns stdout, asserting success.
-async fn kes_with_env_credentials(dir: &Path, args: &[&str]) -> String {
+/// Runs our `kes` with `args` in `dir`, the AWS credentials in the environment (the default
+/// chain), no shared config files, no instance metadata and no CA file but `ca_file`.
+async fn kes_aws(dir: &Path, args: &[&str], ca_file: Option<&Path>) -> std::process::Output {
     let mut cmd = tokio::process::Command::new(our_kes());
     cmd.args(args)
         .current_dir(dir)
@@ -242,11 +242,21 @@ async fn kes_with_env_credentials(dir: &Path, args: &[&str]) -> String {
         .env_remove("AWS_SESSION_TOKEN")
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_ENDPOINT_URL_SECRETS_MANAGER")
+        .env_remove("SSL_CERT_DIR")
         .kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+    match ca_file {
+        Some(file) => cmd.env("SSL_CERT_FILE", file),
+        None => cmd.env_remove("SSL_CERT_FILE"),
+    };
+    tokio::time::timeout(Duration::from_secs(120), cmd.output())
         .await
         .expect("kes did not finish")
-        .unwrap();
+        .unwrap()
+}
+
+/// Like [`kes_aws`] without a CA file; asserts success and returns stdout.
+async fn kes_with_env_credentials(dir: &Path, args: &[&str]) -> String {
+    let out = kes_aws(dir, args, None).await;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -386,4 +396,69 @@ async fn migrate_fs_to_aws_and_back() {
     on_aws.stop().await;
     on_fs.stop().await;
     eprintln!("migrate test took {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn https_endpoint_verifies_the_certificate() {
+    let started = Instant::now();
+    let root = tempfile::tempdir().unwrap();
+    let cert = CertFiles::generate(root.path(), "moto", "localhost");
+    let moto = Moto::start_tls(&cert.cert, &cert.key);
+    let (src, back) = (root.path().join("src"), root.path().join("back"));
+    let source = TestServer::start_in(tempfile::tempdir().unwrap(), &src, "").await;
+    source
+        .admin_client()
+        .post("/v1/key/create/tls-key", "")
+        .await
+        .ok();
+
+    let config = std::fs::read_to_string(source.config_path()).unwrap();
+    let fs_section = |path: &Path| format!("keystore:\n  fs:\n    path: {}\n", path.display());
+    let write = |file: &str, section: &str| {
+        let text = config.replace(&fs_section(&src), section);
+        assert_ne!(text, config);
+        let path = root.path().join(file);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let from_fs = root.path().join("fs.yml");
+    std::fs::write(&from_fs, &config).unwrap();
+    let from_fs = from_fs.to_str().unwrap().to_owned();
+    let tls = write(
+        "tls.yml",
+        &format!(
+            "keystore:\n  aws:\n    secretsmanager:\n      endpoint: {}\n      region: {REGION}\n",
+            moto.endpoint()
+        ),
+    );
+    let to_back = write("back.yml", &fs_section(&back));
+    let cwd = root.path();
+
+    // Without the certificate in the trust store: refused, nothing sent.
+    let out = kes_aws(cwd, &["migrate", "--from", &from_fs, "--to", &tls], None).await;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unreachable") && stderr.contains("certificate"),
+        "{stderr}"
+    );
+
+    // Trusted through SSL_CERT_FILE: there and back over HTTPS.
+    for (from, to) in [(&from_fs, &tls), (&tls, &to_back)] {
+        let out = kes_aws(
+            cwd,
+            &["migrate", "--from", from, "--to", to],
+            Some(&cert.cert),
+        )
+        .await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.ends_with("Migrated      1 keys successfully!\n"),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(files(&src), files(&back));
+    source.stop().await;
+    eprintln!("https test took {:?}", started.elapsed());
 }

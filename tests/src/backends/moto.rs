@@ -1,12 +1,13 @@
 //! moto (`backends.md` §4): a local AWS Secrets Manager on 127.0.0.1 and a free port, state in
-//! memory, killed on drop. moto accepts any credentials and does not check signatures, which
-//! [`Moto::call`] relies on to inspect the stored layout with plain HTTP. Starting it panics with
+//! memory, killed on drop; plain HTTP, or HTTPS with a given certificate ([`Moto::start_tls`]).
+//! moto accepts any credentials and does not check signatures, which [`Moto::call`] relies on
+//! to inspect the stored layout with plain HTTP. Starting it panics with
 //! the reason when moto is missing or fails; a test never skips. `scripts/install-peers`
 //! (`scripts/peers/moto.sh`) installs it into `<peers cache>/moto`.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,12 +26,23 @@ const STARTUP: Duration = Duration::from_secs(30);
 pub struct Moto {
     child: Option<Child>,
     port: u16,
+    tls: bool,
     dir: tempfile::TempDir,
 }
 
 impl Moto {
     /// Starts moto and waits until Secrets Manager answers, or panics saying why.
     pub fn start() -> Moto {
+        Self::launch(None)
+    }
+
+    /// Starts moto serving HTTPS with the PEM files `cert` and `key` (the SANs must cover
+    /// 127.0.0.1), and waits until it accepts connections. [`Moto::call`] is not available.
+    pub fn start_tls(cert: &Path, key: &Path) -> Moto {
+        Self::launch(Some((cert, key)))
+    }
+
+    fn launch(tls: Option<(&Path, &Path)>) -> Moto {
         let bin = moto_bin();
         let dir = tempfile::Builder::new()
             .prefix("kes-moto-")
@@ -38,8 +50,12 @@ impl Moto {
             .unwrap();
         let port = free_port();
         let log = std::fs::File::create(dir.path().join("log")).unwrap();
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut cmd = Command::new(&bin);
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        if let Some((cert, key)) = tls {
+            cmd.arg("-c").arg(cert).arg("-k").arg(key);
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -48,11 +64,17 @@ impl Moto {
         let mut moto = Moto {
             child: Some(child),
             port,
+            tls: tls.is_some(),
             dir,
         };
         let deadline = Instant::now() + STARTUP;
         loop {
-            if let Ok((200, _)) = moto.try_call("ListSecrets", "{}") {
+            // Over TLS, an accepted connection: the server listens only once it serves.
+            let ready = match moto.tls {
+                false => matches!(moto.try_call("ListSecrets", "{}"), Ok((200, _))),
+                true => TcpStream::connect(("127.0.0.1", moto.port)).is_ok(),
+            };
+            if ready {
                 return moto;
             }
             if let Some(status) = moto
@@ -71,9 +93,10 @@ impl Moto {
         }
     }
 
-    /// The endpoint URL, `http://127.0.0.1:<port>`.
+    /// The endpoint URL, `http://127.0.0.1:<port>` (`https://` with TLS).
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// The `keystore:` config section (upstream `keystore.aws.secretsmanager`) for this server
@@ -88,6 +111,7 @@ impl Moto {
     /// Calls the Secrets Manager action `action` (e.g. `DescribeSecret`) with the JSON `body`,
     /// unsigned; panics unless it answers 200. Returns the JSON reply.
     pub fn call(&self, action: &str, body: &str) -> serde_json::Value {
+        assert!(!self.tls, "Moto::call speaks plain HTTP only");
         let (status, reply) = self
             .try_call(action, body)
             .unwrap_or_else(|err| panic!("moto {action}: {err}"));

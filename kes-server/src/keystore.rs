@@ -27,6 +27,28 @@ pub fn open(config: &KeystoreConfig) -> Result<Arc<dyn KeyStore>, String> {
         KeystoreConfig::Vault(vault) => keystores::vault::VaultKeyStore::new(vault_options(vault))
             .map(|store| Arc::new(store) as Arc<dyn KeyStore>)
             .map_err(|err| format!("failed to open vault keystore: {err}")),
+        #[cfg(feature = "aws")]
+        KeystoreConfig::Aws(aws) => {
+            let options = keystores::aws::AwsOptions {
+                endpoint: aws.endpoint.clone(),
+                region: aws.region.clone(),
+                kms_key: aws.kms_key.clone().filter(|key| !key.is_empty()),
+                credentials: aws
+                    .credentials
+                    .as_ref()
+                    .map(|c| keystores::aws::StaticCredentials {
+                        access_key: c.access_key.clone(),
+                        secret_key: zeroize::Zeroizing::new(c.secret_key.expose().to_owned()),
+                        session_token: c
+                            .session_token
+                            .as_ref()
+                            .map(|t| zeroize::Zeroizing::new(t.expose().to_owned())),
+                    }),
+            };
+            keystores::aws::AwsKeyStore::new(options)
+                .map(|store| Arc::new(store) as Arc<dyn KeyStore>)
+                .map_err(|err| format!("failed to open aws secretsmanager keystore: {err}"))
+        }
         other => Err(format!(
             "keystore '{}' is not supported by this build yet",
             other.backend_name()

@@ -8,11 +8,14 @@
 //! - [`mem`]: an in-memory store for `kes server --dev` and tests;
 //! - `sql` (features `sqlite`, `postgres`): one table row per key in SQLite or PostgreSQL;
 //! - `vault` (feature `vault`): HashiCorp Vault / OpenBao K/V, v1 or v2, in the upstream layout;
+//! - `aws` (feature `aws`): one AWS Secrets Manager secret per key, the upstream layout;
 //! - [`conformance`]: the suite every backend must pass (used by each backend's tests).
 //!
 //! Key names are validated by the server before a keystore sees them; backends still refuse names
 //! that would escape their namespace.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod conformance;
 mod error;
 #[cfg(feature = "fs")]

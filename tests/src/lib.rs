@@ -466,7 +466,7 @@ pub fn go_kes() -> PathBuf {
     path
 }
 
-/// The upstream Go KES server (v0.24.0) on an fs keystore, killed on drop.
+/// The upstream Go KES server (v0.24.0), on an fs keystore unless told otherwise; killed on drop.
 #[derive(Debug)]
 pub struct GoServer {
     /// Killed when dropped (`kill_on_drop`).
@@ -494,8 +494,9 @@ impl GoServer {
         Self::start_with_keystore(dir, &keystore, cert, admin, extra).await
     }
 
-    /// Like [`GoServer::start_with`], with `keystore` (a whole `keystore:` section, e.g. a
-    /// Vault one) instead of the fs keystore.
+    /// Like [`GoServer::start_with`], with `keystore` (a whole `keystore:` section, e.g.
+    /// `keystore.aws.secretsmanager`) instead of the fs keystore. Panics with the server's
+    /// output if it exits before it answers.
     pub async fn start_with_keystore(
         dir: &Path,
         keystore: &str,
@@ -519,29 +520,34 @@ impl GoServer {
             ),
         )
         .unwrap();
-        let child = tokio::process::Command::new(go_kes())
+        let log_path = dir.join("go-server.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut child = tokio::process::Command::new(go_kes())
             .args(["server", "--config", config.to_str().unwrap()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(dir.join("go-kes.log")).unwrap())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
             .kill_on_drop(true)
             .spawn()
             .unwrap();
-        let server = GoServer {
-            _child: child,
-            url: format!("https://127.0.0.1:{port}"),
-        };
-        let client = Client::with_api_key(&server.url, admin, Some(&cert.cert_der));
+        let url = format!("https://127.0.0.1:{port}");
+        let client = Client::with_api_key(&url, admin, Some(&cert.cert_der));
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(reply) = client.send(Method::GET, "/v1/status", None).await
                 && reply.status.is_success()
             {
-                return server;
+                return GoServer { _child: child, url };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "the upstream Go KES server exited ({status}):\n{}",
+                    std::fs::read_to_string(&log_path).unwrap_or_default()
+                );
             }
             assert!(
                 std::time::Instant::now() < deadline,
                 "the upstream Go KES server did not start:\n{}",
-                std::fs::read_to_string(dir.join("go-kes.log")).unwrap_or_default()
+                std::fs::read_to_string(&log_path).unwrap_or_default()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -6,12 +6,15 @@
 //! - [`KeyStore`] and [`Error`]: the contract every backend implements;
 //! - [`fs`]: one file per key in a directory, the upstream KES layout;
 //! - [`mem`]: an in-memory store for `kes server --dev` and tests;
+//! - `azure` (feature `azure`): one Azure Key Vault secret per key;
 //! - `sql` (features `sqlite`, `postgres`): one table row per key in SQLite or PostgreSQL;
 //! - [`conformance`]: the suite every backend must pass (used by each backend's tests).
 //!
 //! Key names are validated by the server before a keystore sees them; backends still refuse names
 //! that would escape their namespace.
 
+#[cfg(feature = "azure")]
+pub mod azure;
 pub mod conformance;
 mod error;
 #[cfg(feature = "fs")]

@@ -147,6 +147,37 @@ async fn azure_keystore() {
     eprintln!("azure test took {:?}", started.elapsed());
 }
 
+/// The README's Azure example parses, and its secret never prints.
+#[test]
+fn readme_example() {
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("### Azure Key Vault")
+        .nth(1)
+        .expect("README has an Azure Key Vault section");
+    let yaml = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|block| block.split("```").next())
+        .expect("a yaml block");
+    let config = format!(
+        "address: 0.0.0.0:7373\nadmin:\n  identity: disabled\ntls:\n  key: k\n  cert: c\n{yaml}"
+    );
+    let env = |name: &str| (name == "KES_AZURE_CLIENT_SECRET").then(|| "s3cret".to_owned());
+    let parsed = kes_server::config::Config::parse(&config, &env).unwrap();
+    match &parsed.keystore {
+        kes_server::config::KeystoreConfig::Azure(azure) => {
+            assert_eq!(azure.endpoint, "https://my-vault.vault.azure.net");
+            assert!(matches!(
+                azure.auth,
+                kes_server::config::AzureAuth::ClientSecret { .. }
+            ));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!format!("{:?}", parsed.keystore).contains("s3cret"));
+}
+
 /// Soft-deletes `name` without purging, through the REST API.
 async fn soft_delete(stub: &KeyVaultStub, name: &str) {
     let ca = reqwest_cert(stub.ca());

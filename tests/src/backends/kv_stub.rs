@@ -17,6 +17,8 @@
 //!   `DELETE /deletedsecrets/{name}` (purge, 204), errors as `{"error":{"code","message"}}`;
 //! - token endpoints: Entra ID client credentials (`POST /{tenant}/oauth2/v2.0/token`) and the
 //!   App Service managed identity (`GET /msi/token` with `X-IDENTITY-HEADER`).
+//!
+//! `KV_STUB_TRACE=1` prints each request it receives.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;

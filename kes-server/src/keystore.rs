@@ -28,27 +28,9 @@ pub fn open(config: &KeystoreConfig) -> Result<Arc<dyn KeyStore>, String> {
             .map(|store| Arc::new(store) as Arc<dyn KeyStore>)
             .map_err(|err| format!("failed to open vault keystore: {err}")),
         #[cfg(feature = "aws")]
-        KeystoreConfig::Aws(aws) => {
-            let options = keystores::aws::AwsOptions {
-                endpoint: aws.endpoint.clone(),
-                region: aws.region.clone(),
-                kms_key: aws.kms_key.clone().filter(|key| !key.is_empty()),
-                credentials: aws
-                    .credentials
-                    .as_ref()
-                    .map(|c| keystores::aws::StaticCredentials {
-                        access_key: c.access_key.clone(),
-                        secret_key: zeroize::Zeroizing::new(c.secret_key.expose().to_owned()),
-                        session_token: c
-                            .session_token
-                            .as_ref()
-                            .map(|t| zeroize::Zeroizing::new(t.expose().to_owned())),
-                    }),
-            };
-            keystores::aws::AwsKeyStore::new(options)
-                .map(|store| Arc::new(store) as Arc<dyn KeyStore>)
-                .map_err(|err| format!("failed to open aws secretsmanager keystore: {err}"))
-        }
+        KeystoreConfig::Aws(aws) => open_aws(aws),
+        #[cfg(feature = "azure")]
+        KeystoreConfig::Azure(azure) => open_azure(azure),
         other => Err(format!(
             "keystore '{}' is not supported by this build yet",
             other.backend_name()
@@ -107,4 +89,55 @@ fn vault_options(config: &crate::config::VaultConfig) -> keystores::vault::Vault
         },
         timeout: v::DEFAULT_TIMEOUT,
     }
+}
+
+/// Maps `keystore.aws.secretsmanager` to the AWS keystore's options. An empty `kmskey` means the
+/// account's default key.
+#[cfg(feature = "aws")]
+fn open_aws(config: &crate::config::AwsConfig) -> Result<Arc<dyn KeyStore>, String> {
+    use keystores::aws::{AwsKeyStore, AwsOptions, StaticCredentials};
+    use zeroize::Zeroizing;
+    let options = AwsOptions {
+        endpoint: config.endpoint.clone(),
+        region: config.region.clone(),
+        kms_key: config.kms_key.clone().filter(|key| !key.is_empty()),
+        credentials: config.credentials.as_ref().map(|c| StaticCredentials {
+            access_key: c.access_key.clone(),
+            secret_key: Zeroizing::new(c.secret_key.expose().to_owned()),
+            session_token: c
+                .session_token
+                .as_ref()
+                .map(|t| Zeroizing::new(t.expose().to_owned())),
+        }),
+    };
+    AwsKeyStore::new(options)
+        .map(|store| Arc::new(store) as Arc<dyn KeyStore>)
+        .map_err(|err| format!("failed to open aws secretsmanager keystore: {err}"))
+}
+
+/// Maps `keystore.azure.keyvault` to the Azure keystore's options. The endpoint's TLS
+/// certificate is checked against the system roots, which honour `$SSL_CERT_FILE`.
+#[cfg(feature = "azure")]
+fn open_azure(config: &crate::config::AzureConfig) -> Result<Arc<dyn KeyStore>, String> {
+    use crate::config::AzureAuth;
+    use keystores::azure::{AzureKeyStore, AzureOptions, Credential};
+    let credential = match &config.auth {
+        AzureAuth::ClientSecret {
+            tenant_id,
+            client_id,
+            client_secret,
+        } => Credential::ClientSecret {
+            tenant_id: tenant_id.clone(),
+            client_id: client_id.clone(),
+            client_secret: zeroize::Zeroizing::new(client_secret.expose().to_owned()),
+            authority_host: None,
+        },
+        AzureAuth::ManagedIdentity { client_id } => Credential::ManagedIdentity {
+            client_id: Some(client_id.clone()),
+        },
+        AzureAuth::Default => Credential::Default,
+    };
+    AzureKeyStore::new(AzureOptions::new(config.endpoint.clone(), credential))
+        .map(|store| Arc::new(store) as Arc<dyn KeyStore>)
+        .map_err(|err| format!("failed to open Azure Key Vault keystore: {err}"))
 }

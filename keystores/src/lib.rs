@@ -6,6 +6,7 @@
 //! - [`KeyStore`] and [`Error`]: the contract every backend implements;
 //! - [`fs`]: one file per key in a directory, the upstream KES layout;
 //! - [`mem`]: an in-memory store for `kes server --dev` and tests;
+//! - `azure` (feature `azure`): one Azure Key Vault secret per key;
 //! - `sql` (features `sqlite`, `postgres`): one table row per key in SQLite or PostgreSQL;
 //! - `vault` (feature `vault`): HashiCorp Vault / OpenBao K/V, v1 or v2, in the upstream layout;
 //! - `aws` (feature `aws`): one AWS Secrets Manager secret per key, the upstream layout;
@@ -16,6 +17,8 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "azure")]
+pub mod azure;
 pub mod conformance;
 mod error;
 #[cfg(feature = "fs")]

@@ -3,6 +3,7 @@
 //! drop. Starting a backend that is missing or broken panics with the reason: the full suite
 //! never skips a backend. `scripts/install-peers` installs every backend used here.
 
+pub mod kv_stub;
 pub mod moto;
 pub mod openbao;
 pub mod postgres;

@@ -542,7 +542,11 @@ async fn migrate_copies_keys_between_fs_keystores() {
         &["migrate", "-f", "--merge", "--from", from, "--to", to],
     )
     .await;
-    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "Error: '--force' and '--merge' flags are mutually exclusive\n"
+    );
     source.stop().await;
 
     // Every ciphertext made before the migration decrypts at the destination.
@@ -559,4 +563,85 @@ async fn migrate_copies_keys_between_fs_keystores() {
         assert_eq!(plain["plaintext"], dek["plaintext"], "{name}");
     }
     target.stop().await;
+}
+
+/// Replaces every `YYYY-MM-DDTHH:MM:SS[.fraction][Z]` in `s` by `<TIME>`.
+fn mask_timestamps(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        let is_time = b.len() - i >= 19
+            && b[i..i + 19].iter().enumerate().all(|(n, c)| match n {
+                4 | 7 => *c == b'-',
+                10 => *c == b'T' || *c == b' ',
+                13 | 16 => *c == b':',
+                _ => c.is_ascii_digit(),
+            });
+        if !is_time {
+            out.push(char::from(b[i]));
+            i += 1;
+            continue;
+        }
+        i += 19;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+        }
+        if b.get(i) == Some(&b'Z') {
+            i += 1;
+        }
+        out.push_str("<TIME>");
+    }
+    out
+}
+
+#[tokio::test]
+async fn log_error_matches_upstream_cli_against_our_server() {
+    let server = TestServer::start("").await;
+    let admin = server.admin_client();
+    admin.post("/v1/key/create/log-err", "").await.ok();
+    for json_flag in [false, true] {
+        let mut args = vec!["log", "--error", "-k"];
+        if json_flag {
+            args.push("--json");
+        }
+        let mut ours = LogProcess::spawn(&our_kes(), &server, &args);
+        let mut theirs = LogProcess::spawn(&go_kes(), &server, &args);
+        // The error stream has no greeting: send failing requests (invalid bodies are logged
+        // at ERROR) until both processes print one.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            admin.post("/v1/key/generate/log-err", "not json").await;
+            let (a, b) = tokio::join!(
+                tokio::time::timeout(Duration::from_millis(300), ours.lines.next_line()),
+                tokio::time::timeout(Duration::from_millis(300), theirs.lines.next_line()),
+            );
+            if let Ok(line) = a {
+                ours.seen.push(line.unwrap().expect("our stream ended"));
+            }
+            if let Ok(line) = b {
+                theirs.seen.push(line.unwrap().expect("upstream's stream ended"));
+            }
+            if !ours.seen.is_empty() && !theirs.seen.is_empty() {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no error event: ours {:?}, upstream {:?}",
+                ours.seen,
+                theirs.seen
+            );
+        }
+        let (ours, theirs) = (mask_timestamps(&ours.seen[0]), mask_timestamps(&theirs.seen[0]));
+        assert_eq!(ours, theirs, "json: {json_flag}");
+        assert!(ours.contains("POST"), "{ours}");
+        if json_flag {
+            let value: Value = serde_json::from_str(&ours).unwrap();
+            assert!(value["message"].is_string(), "{ours}");
+        }
+    }
+    server.stop().await;
 }

@@ -103,6 +103,9 @@ struct OfArgs {
     /// An API key (`kes:v1:…`) or a PEM certificate file.
     #[arg(value_name = "API-KEY | CERTIFICATE")]
     input: Option<String>,
+    /// Further arguments are ignored, as upstream does.
+    #[arg(hide = true)]
+    ignored: Vec<String>,
 }
 
 fn stdout_is_terminal() -> bool {
@@ -339,9 +342,15 @@ fn new(args: NewArgs) -> Result<(), String> {
     let expiry_text = args.expiry.as_deref().unwrap_or(DEFAULT_EXPIRY);
     let expiry = match crate::config::duration::parse(expiry_text) {
         Some(d) if !d.negative && d.nanos > 0 => d.to_std(),
-        _ => {
+        // Go's time.ParseDuration wording, as pflag reports it.
+        None => {
             return Err(format!(
-                "invalid argument \"{expiry_text}\" for \"--expiry\" flag: not a positive duration such as 720h"
+                "invalid argument \"{expiry_text}\" for \"--expiry\" flag: time: invalid duration \"{expiry_text}\". See 'kes identity new --help'"
+            ));
+        }
+        Some(_) => {
+            return Err(format!(
+                "invalid argument \"{expiry_text}\" for \"--expiry\" flag: not a positive duration such as 720h. See 'kes identity new --help'"
             ));
         }
     };

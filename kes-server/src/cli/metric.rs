@@ -33,9 +33,16 @@ pub fn run(args: MetricArgs) -> i32 {
 fn metric(args: MetricArgs) -> Result<(), String> {
     let rate = match crate::config::duration::parse(&args.rate) {
         Some(d) if !d.negative && d.nanos > 0 => d.to_std(),
-        _ => {
+        // Go's time.ParseDuration wording, as pflag reports it.
+        None => {
             return Err(format!(
-                "invalid argument \"{}\" for \"--rate\" flag: not a positive duration such as 5s",
+                "invalid argument \"{0}\" for \"--rate\" flag: time: invalid duration \"{0}\". See 'kes metric --help'",
+                args.rate
+            ));
+        }
+        Some(_) => {
+            return Err(format!(
+                "invalid argument \"{}\" for \"--rate\" flag: not a positive duration such as 5s. See 'kes metric --help'",
                 args.rate
             ));
         }
@@ -76,7 +83,7 @@ struct MetricLine {
     kes_http_request_active: u64,
     kes_log_audit_events: u64,
     kes_log_error_events: u64,
-    kes_http_response_time: BTreeMap<String, u64>,
+    kes_http_response_time: Option<BTreeMap<String, u64>>,
     kes_system_up_time: u128,
     kes_system_num_cpu: u64,
     kes_system_num_cpu_used: u64,
@@ -94,12 +101,15 @@ fn metric_json(m: &Metrics) -> Result<String, String> {
         kes_http_request_active: m.requests_active,
         kes_log_audit_events: m.audit_events,
         kes_log_error_events: m.error_events,
-        kes_http_response_time: m
-            .latency_histogram
-            .iter()
-            .map(|(bound, count)| (bound.as_nanos().to_string(), *count))
-            .collect(),
-        kes_system_up_time: m.uptime.as_nanos(),
+        // Upstream's client leaves the map nil (`null`) while the server has no histogram yet.
+        kes_http_response_time: (!m.latency_histogram.is_empty()).then(|| {
+            m.latency_histogram
+                .iter()
+                .map(|(bound, count)| (bound.as_nanos().to_string(), *count))
+                .collect()
+        }),
+        // Upstream's client keeps whole seconds of the uptime gauge.
+        kes_system_up_time: Duration::from_secs(m.uptime.as_secs()).as_nanos(),
         kes_system_num_cpu: m.cpus,
         kes_system_num_cpu_used: m.usable_cpus,
         kes_system_num_threads: m.threads,

@@ -645,3 +645,96 @@ async fn log_error_matches_upstream_cli_against_our_server() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn migrate_between_fs_and_sqlite_keystores() {
+    let root = tempfile::tempdir().unwrap();
+    let (src, back, db) = (
+        root.path().join("src"),
+        root.path().join("back"),
+        root.path().join("keys.db"),
+    );
+    let source = TestServer::start_in(tempfile::tempdir().unwrap(), &src, "").await;
+    let admin = source.admin_client();
+    let mut deks = Vec::new();
+    for name in ["sq-a", "sq-b", "sq-c"] {
+        admin.post(&format!("/v1/key/create/{name}"), "").await.ok();
+        let dek = admin
+            .post(
+                &format!("/v1/key/generate/{name}"),
+                &json!({ "context": "Y3R4" }).to_string(),
+            )
+            .await
+            .ok();
+        deks.push((name, dek));
+    }
+    let config = std::fs::read_to_string(source.dir.path().join("config.yml")).unwrap();
+    let fs_section = format!("keystore:\n  fs:\n    path: {}\n", src.display());
+    let sqlite_section = format!("keystore:\n  sqlite:\n    path: {}\n", db.display());
+    assert!(config.contains(&fs_section), "{config}");
+    let write = |name: &str, section: &str| {
+        let file = root.path().join(name);
+        std::fs::write(&file, config.replace(&fs_section, section)).unwrap();
+        file.to_str().unwrap().to_owned()
+    };
+    let from_fs = write("fs.yml", &fs_section);
+    let to_sqlite = write("sqlite.yml", &sqlite_section);
+    let to_back = write(
+        "back.yml",
+        &format!("keystore:\n  fs:\n    path: {}\n", back.display()),
+    );
+    let cwd = root.path();
+
+    let out = ours_ok(cwd, &["migrate", "--from", &from_fs, "--to", &to_sqlite]).await;
+    assert_eq!(
+        out,
+        "Starting key migration:\n\nMigrated      3 keys successfully!\n"
+    );
+    let again = run(
+        &our_kes(),
+        cwd,
+        &[],
+        &["migrate", "--from", &from_fs, "--to", &to_sqlite],
+    )
+    .await;
+    assert_eq!(again.code, 1, "{again:?}");
+    assert!(again.stderr.contains("already exists at the target"), "{again:?}");
+    for _ in 0..2 {
+        let out = ours_ok(
+            cwd,
+            &["migrate", "--merge", "--from", &from_fs, "--to", &to_sqlite],
+        )
+        .await;
+        assert!(out.ends_with("No keys migrated.\n"), "{out}");
+    }
+    let out = ours_ok(
+        cwd,
+        &["migrate", "--force", "--from", &from_fs, "--to", &to_sqlite],
+    )
+    .await;
+    assert!(out.ends_with("Migrated      3 keys successfully!\n"), "{out}");
+    source.stop().await;
+
+    // A server on the SQLite keystore decrypts what the fs-backed server encrypted.
+    let target = TestServer::start_with_keystore(tempfile::tempdir().unwrap(), &sqlite_section, "")
+        .await;
+    let admin = target.admin_client();
+    let listed = admin.get("/v1/key/list/sq-").await.ok();
+    assert_eq!(listed["names"], json!(["sq-a", "sq-b", "sq-c"]), "{listed}");
+    for (name, dek) in &deks {
+        let plain = admin
+            .post(
+                &format!("/v1/key/decrypt/{name}"),
+                &json!({ "ciphertext": dek["ciphertext"], "context": "Y3R4" }).to_string(),
+            )
+            .await
+            .ok();
+        assert_eq!(plain["plaintext"], dek["plaintext"], "{name}");
+    }
+    target.stop().await;
+
+    // And back again: the fs keystore gets byte-identical files.
+    let out = ours_ok(cwd, &["migrate", "--from", &to_sqlite, "--to", &to_back]).await;
+    assert!(out.ends_with("Migrated      3 keys successfully!\n"), "{out}");
+    assert_eq!(files(&src), files(&back));
+}

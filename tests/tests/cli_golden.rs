@@ -522,7 +522,9 @@ async fn usage_errors_match_upstream() {
         &["identity", "new", "a", "b"],
         &["identity", "new", "--key"],
         &["identity", "new", "--ip", "x", "--key", "k", "--cert", "c"],
-        &["identity", "new", "--expiry", "xx", "--key", "k", "--cert", "c"],
+        &[
+            "identity", "new", "--expiry", "xx", "--key", "k", "--cert", "c",
+        ],
         &["identity", "info", "a", "b"],
         &["identity", "ls", "a", "b"],
         &["identity", "of"],
@@ -592,7 +594,13 @@ async fn usage_errors_match_upstream() {
     }
     let help = run(&golden.ours, &env, &["identity", "new", "--help"], false).await;
     for flag in [
-        "--key", "--cert", "--ip", "--dns", "--expiry", "--encrypt", "--force",
+        "--key",
+        "--cert",
+        "--ip",
+        "--dns",
+        "--expiry",
+        "--encrypt",
+        "--force",
     ] {
         assert!(help.stderr.contains(flag), "{flag}: {}", help.stderr);
     }
@@ -653,7 +661,8 @@ async fn update_explains_that_this_build_does_not_update_itself() {
     let r = run(&our_kes(), &env, &["update"], true).await;
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
-        r.stdout.starts_with("\x1b[38;5;124mError: \x1b[0mthis build"),
+        r.stdout
+            .starts_with("\x1b[38;5;124mError: \x1b[0mthis build"),
         "{r:?}"
     );
 }
@@ -690,7 +699,10 @@ async fn completion_scripts_and_upstream_completion_protocol() {
     let go = run(&go_kes(), &env, &["completion", "bash"], false).await;
     assert_eq!(
         (go.code, go.stderr.as_str()),
-        (1, "Error: \"completion\" is not a kes command. See 'kes --help'\n")
+        (
+            1,
+            "Error: \"completion\" is not a kes command. See 'kes --help'\n"
+        )
     );
     let ours = run(&our_kes(), &env, &["--auto-completion"], false).await;
     assert_eq!(ours.code, 0);

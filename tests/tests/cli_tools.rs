@@ -623,7 +623,9 @@ async fn log_error_matches_upstream_cli_against_our_server() {
                 ours.seen.push(line.unwrap().expect("our stream ended"));
             }
             if let Ok(line) = b {
-                theirs.seen.push(line.unwrap().expect("upstream's stream ended"));
+                theirs
+                    .seen
+                    .push(line.unwrap().expect("upstream's stream ended"));
             }
             if !ours.seen.is_empty() && !theirs.seen.is_empty() {
                 break;
@@ -635,7 +637,10 @@ async fn log_error_matches_upstream_cli_against_our_server() {
                 theirs.seen
             );
         }
-        let (ours, theirs) = (mask_timestamps(&ours.seen[0]), mask_timestamps(&theirs.seen[0]));
+        let (ours, theirs) = (
+            mask_timestamps(&ours.seen[0]),
+            mask_timestamps(&theirs.seen[0]),
+        );
         assert_eq!(ours, theirs, "json: {json_flag}");
         assert!(ours.contains("POST"), "{ours}");
         if json_flag {
@@ -698,7 +703,10 @@ async fn migrate_between_fs_and_sqlite_keystores() {
     )
     .await;
     assert_eq!(again.code, 1, "{again:?}");
-    assert!(again.stderr.contains("already exists at the target"), "{again:?}");
+    assert!(
+        again.stderr.contains("already exists at the target"),
+        "{again:?}"
+    );
     for _ in 0..2 {
         let out = ours_ok(
             cwd,
@@ -712,12 +720,15 @@ async fn migrate_between_fs_and_sqlite_keystores() {
         &["migrate", "--force", "--from", &from_fs, "--to", &to_sqlite],
     )
     .await;
-    assert!(out.ends_with("Migrated      3 keys successfully!\n"), "{out}");
+    assert!(
+        out.ends_with("Migrated      3 keys successfully!\n"),
+        "{out}"
+    );
     source.stop().await;
 
     // A server on the SQLite keystore decrypts what the fs-backed server encrypted.
-    let target = TestServer::start_with_keystore(tempfile::tempdir().unwrap(), &sqlite_section, "")
-        .await;
+    let target =
+        TestServer::start_with_keystore(tempfile::tempdir().unwrap(), &sqlite_section, "").await;
     let admin = target.admin_client();
     let listed = admin.get("/v1/key/list/sq-").await.ok();
     assert_eq!(listed["names"], json!(["sq-a", "sq-b", "sq-c"]), "{listed}");
@@ -735,6 +746,120 @@ async fn migrate_between_fs_and_sqlite_keystores() {
 
     // And back again: the fs keystore gets byte-identical files.
     let out = ours_ok(cwd, &["migrate", "--from", &to_sqlite, "--to", &to_back]).await;
-    assert!(out.ends_with("Migrated      3 keys successfully!\n"), "{out}");
+    assert!(
+        out.ends_with("Migrated      3 keys successfully!\n"),
+        "{out}"
+    );
     assert_eq!(files(&src), files(&back));
+}
+
+/// Runs `bin args` in `dir` under a pseudo-terminal (`script`), typing `input`.
+async fn run_in_terminal(bin: &Path, dir: &Path, args: &[&str], input: &str) -> Run {
+    use tokio::io::AsyncWriteExt as _;
+    let line = std::iter::once(bin.display().to_string())
+        .chain(args.iter().map(|a| format!("'{a}'")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = tokio::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(dir)
+        .env_clear()
+        .env("HOME", std::env::var("HOME").unwrap_or_default())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TERM", "dumb")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("no exit within 20 s")
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).replace('\r', ""),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `kes identity new --encrypt` asks twice for a password on the terminal and writes the key
+/// as an RFC 1423 encrypted PEM block (AES-256-CBC), like upstream's `x509.EncryptPEMBlock`;
+/// each CLI's file decrypts with the other's format rules.
+#[tokio::test]
+async fn identity_new_encrypt_matches_upstream() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let args = |key: &'static str, cert: &'static str| {
+        vec![
+            "identity",
+            "new",
+            "--encrypt",
+            "--key",
+            key,
+            "--cert",
+            cert,
+            "me",
+        ]
+    };
+    let ours = run_in_terminal(&our_kes(), cwd, &args("rs.key", "rs.crt"), "pw\npw\n").await;
+    let go = run_in_terminal(&go_kes(), cwd, &args("go.key", "go.crt"), "pw\npw\n").await;
+    assert_eq!((ours.code, go.code), (0, 0), "{ours:?}\n{go:?}");
+    for out in [&ours.stdout, &go.stdout] {
+        assert!(
+            out.contains("Enter password for private key:\nConfirm password for private key:\n"),
+            "{out}"
+        );
+    }
+    let api_key = field_after(&ours.stdout, "Your API key:");
+    assert!(api_key.starts_with("kes:v1:"), "{}", ours.stdout);
+    for (name, printed) in [("rs", &ours.stdout), ("go", &go.stdout)] {
+        let pem = std::fs::read_to_string(cwd.join(format!("{name}.key"))).unwrap();
+        assert!(
+            pem.starts_with(
+                "-----BEGIN PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,"
+            ),
+            "{pem}"
+        );
+        let path = cwd.join(format!("{name}.key"));
+        assert!(kes_client::pem::load_private_key(&path, Some("wrong")).is_err());
+        let der = kes_client::pem::load_private_key(&path, Some("pw")).unwrap();
+        // The decrypted key is the printed API key's (our `kes identity <plain key file>`).
+        let plain = cwd.join(format!("{name}-plain.key"));
+        std::fs::write(
+            &plain,
+            kes_client::pem::encode("PRIVATE KEY", der.secret_der()),
+        )
+        .unwrap();
+        let from_key = ours_ok(cwd, &["identity", plain.to_str().unwrap()]).await;
+        assert_eq!(from_key, field_after(printed, "Your API key:"), "{name}");
+    }
+
+    // Passwords that differ, and no terminal: the same errors, and no files.
+    let ours = run_in_terminal(&our_kes(), cwd, &args("x.key", "x.crt"), "a\nb\n").await;
+    let go = run_in_terminal(&go_kes(), cwd, &args("y.key", "y.crt"), "a\nb\n").await;
+    assert_eq!((ours.code, go.code), (1, 1));
+    assert!(
+        ours.stdout.ends_with("Error: passwords don't match\n"),
+        "{ours:?}"
+    );
+    assert!(
+        go.stdout.ends_with("Error: passwords don't match\n"),
+        "{go:?}"
+    );
+    let ours = run(&our_kes(), cwd, &[], &args("x.key", "x.crt")).await;
+    let go = run(&go_kes(), cwd, &[], &args("y.key", "y.crt")).await;
+    assert_eq!((ours.code, go.code), (1, 1));
+    assert_eq!(ours.stderr, go.stderr);
+    assert_eq!(
+        ours.stderr,
+        "Enter password for private key:Error: inappropriate ioctl for device\n"
+    );
+    for name in ["x.key", "x.crt", "y.key", "y.crt"] {
+        assert!(!cwd.join(name).exists(), "{name}");
+    }
 }

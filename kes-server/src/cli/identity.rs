@@ -68,7 +68,7 @@ struct BareArgs {
 #[command(after_help = "Examples:\n  \
     $ kes identity new\n  \
     $ kes identity new --ip \"192.168.0.182\" --ip \"10.0.0.92\" --key private.key --cert public.crt localhost\n  \
-    $ kes identity new --key server.key --cert server.crt --expiry 8760h kes-server.local")]
+    $ kes identity new --key server.key --cert server.crt --encrypt --expiry 8760h kes-server.local")]
 struct NewArgs {
     /// The certificate's subject common name (default: the identity).
     subject: Option<String>,
@@ -87,7 +87,8 @@ struct NewArgs {
     /// Duration until the certificate expires [default: 720h]. Requires --key and --cert.
     #[arg(long, value_name = "DURATION")]
     expiry: Option<String>,
-    /// Encrypt the private key with a password (not supported by this build).
+    /// Encrypt the private key with a password read from the terminal. Requires --key and
+    /// --cert.
     #[arg(long)]
     encrypt: bool,
     /// Overwrite an existing private key and/or certificate.
@@ -336,9 +337,6 @@ fn new(args: NewArgs) -> Result<(), String> {
             }
         }
     }
-    if args.encrypt {
-        return Err("'--encrypt' is not supported by this build: protect the key file with file permissions or an external tool".to_owned());
-    }
     let expiry_text = args.expiry.as_deref().unwrap_or(DEFAULT_EXPIRY);
     let expiry = match crate::config::duration::parse(expiry_text) {
         Some(d) if !d.negative && d.nanos > 0 => d.to_std(),
@@ -451,10 +449,22 @@ fn write_certificate(
             return Err("certificate already exists. Use --force to overwrite it".to_owned());
         }
     }
-    let key_pem = zeroize::Zeroizing::new(kes_client::pem::encode(
-        "PRIVATE KEY",
-        pkcs8.secret_pkcs8_der(),
-    ));
+    let key_pem = if args.encrypt {
+        let password = super::password::read("Enter password for private key:")?;
+        let confirm = super::password::read("Confirm password for private key:")?;
+        if password != confirm {
+            return Err("passwords don't match".to_owned());
+        }
+        zeroize::Zeroizing::new(
+            kes_client::pem::encode_encrypted("PRIVATE KEY", pkcs8.secret_pkcs8_der(), &password)
+                .map_err(|err| format!("failed to encrypt private key: {err}"))?,
+        )
+    } else {
+        zeroize::Zeroizing::new(kes_client::pem::encode(
+            "PRIVATE KEY",
+            pkcs8.secret_pkcs8_der(),
+        ))
+    };
     write_file(key_path, key_pem.as_bytes(), 0o600)
         .map_err(|err| format!("failed to create private key: {err}"))?;
     let cert_pem = kes_client::pem::encode("CERTIFICATE", cert.der());

@@ -8,6 +8,7 @@ mod log;
 mod ls;
 mod metric;
 mod migrate;
+mod password;
 mod policy;
 mod quickstart;
 mod remote;

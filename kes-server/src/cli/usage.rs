@@ -189,7 +189,10 @@ fn message(err: &clap::Error, path: &[String], argv: &[OsString]) -> String {
             let first = |s: &str| s.split([' ', '=']).next().unwrap_or_default().to_owned();
             let mut pair = [first(&invalid_arg), first(&prior)];
             pair.sort();
-            match (path.join(" ").as_str(), [pair[0].as_str(), pair[1].as_str()]) {
+            match (
+                path.join(" ").as_str(),
+                [pair[0].as_str(), pair[1].as_str()],
+            ) {
                 // `kes identity KEY EXTRA`: clap sees the extra argument as a subcommand.
                 ("identity", _) => "too many arguments".to_owned(),
                 ("migrate", ["--force", "--merge"]) => {

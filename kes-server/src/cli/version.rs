@@ -9,7 +9,11 @@ pub fn banner(term: &Term) -> String {
     let runtime = format!("rust {}/{}", std::env::consts::OS, std::env::consts::ARCH);
     let faint = |s: &str| term.render(Style::new().faint(), s);
     [
-        ("Version", crate::buildinfo::VERSION, format!("commit={}", crate::buildinfo::COMMIT)),
+        (
+            "Version",
+            crate::buildinfo::VERSION,
+            format!("commit={}", crate::buildinfo::COMMIT),
+        ),
         ("Runtime", runtime.as_str(), "compiler=rustc".to_owned()),
         (
             "License",

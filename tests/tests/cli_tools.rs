@@ -278,9 +278,29 @@ struct LogProcess {
 
 impl LogProcess {
     fn spawn(bin: &Path, server: &TestServer, args: &[&str]) -> LogProcess {
-        let mut child = tokio::process::Command::new(bin)
-            .args(args)
+        Self::spawn_with(bin, server, args, false)
+    }
+
+    /// Like [`LogProcess::spawn`]; with `pty`, under a colour pseudo-terminal (`script`), and
+    /// the lines lose their `\r`.
+    fn spawn_with(bin: &Path, server: &TestServer, args: &[&str], pty: bool) -> LogProcess {
+        let mut cmd = if pty {
+            let line = std::iter::once(bin.display().to_string())
+                .chain(args.iter().map(|a| format!("'{a}'")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mut c = tokio::process::Command::new("script");
+            c.args(["-qec", &line, "/dev/null"]);
+            c
+        } else {
+            let mut c = tokio::process::Command::new(bin);
+            c.args(args);
+            c
+        };
+        let mut child = cmd
             .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TERM", "xterm-256color")
             .env("HOME", std::env::var("HOME").unwrap_or_default())
             .env("TZ", "UTC")
             .env("KES_SERVER", server.url())
@@ -308,7 +328,7 @@ impl LogProcess {
                 .unwrap_or_else(|_| panic!("no line with {needle:?} in {:?}", self.seen))
                 .unwrap()
                 .unwrap_or_else(|| panic!("stream ended before {needle:?}: {:?}", self.seen));
-            self.seen.push(line);
+            self.seen.push(line.trim_end_matches('\r').to_owned());
         }
     }
 
@@ -368,20 +388,33 @@ fn mask_json(line: &str) -> String {
 async fn log_matches_upstream_cli_against_our_server() {
     let server = TestServer::start("").await;
     let admin = server.admin_client();
-    for (json_flag, tag) in [(false, "table"), (true, "json")] {
+    for (json_flag, pty, tag) in [
+        (false, false, "table"),
+        (true, false, "json"),
+        (false, true, "terminal"),
+    ] {
         let mut args = vec!["log", "-k"];
         if json_flag {
             args.push("--json");
         }
-        let mut ours = LogProcess::spawn(&our_kes(), &server, &args);
+        let mut ours = LogProcess::spawn_with(&our_kes(), &server, &args, pty);
         ours.wait_for("/v1/log/audit").await;
-        let mut theirs = LogProcess::spawn(&go_kes(), &server, &args);
+        let mut theirs = LogProcess::spawn_with(&go_kes(), &server, &args, pty);
         theirs.wait_for("/v1/log/audit").await;
         if !json_flag {
             assert_eq!(ours.seen[0], theirs.seen[0], "header");
+        }
+        if !json_flag && !pty {
             assert_eq!(
                 ours.seen[0],
                 "Time        Status    Identity                IP                 API                               Latency"
+            );
+        }
+        if pty {
+            assert!(
+                ours.seen[0].starts_with("\x1b[1;4;4mT\x1b[0m\x1b[1;4;4mi"),
+                "{:?}",
+                ours.seen[0]
             );
         }
 
@@ -399,8 +432,8 @@ async fn log_matches_upstream_cli_against_our_server() {
         let theirs: Vec<String> = theirs.iter().map(|l| mask(l)).collect();
         assert_eq!(ours, theirs);
         if !json_flag {
-            assert!(ours[1].contains(" 400  "), "{}", ours[1]);
-            assert!(ours[2].contains(" 404  "), "{}", ours[2]);
+            assert!(ours[1].contains("400"), "{}", ours[1]);
+            assert!(ours[2].contains("404"), "{}", ours[2]);
         }
     }
     server.stop().await;

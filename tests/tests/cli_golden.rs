@@ -829,5 +829,50 @@ async fn metric_json_matches_upstream() {
         "same server, same histogram"
     );
     assert_eq!(ours["kes_http_request_error"], go["kes_http_request_error"]);
+
+    // On a terminal: the first frame of the live table, byte for byte but for the system line
+    // (uptime, heap, stack).
+    let ours = first_frame(&our_kes(), &env).await;
+    let go = first_frame(&go_kes(), &env).await;
+    assert!(go[0].starts_with("\x1b[?25l\x1b[1;2m\x1b[0m"), "{go:?}");
+    assert_eq!(ours, go);
     server.stop().await;
+}
+
+/// The first frame `kes metric` draws under a colour pseudo-terminal, its system values line
+/// masked; the process is killed then.
+async fn first_frame(bin: &Path, env: &Env) -> Vec<String> {
+    use tokio::io::AsyncReadExt as _;
+    let line = format!("{} metric -k --rate 1s", bin.display());
+    let mut child = tokio::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .env("HOME", std::env::var("HOME").unwrap_or_default())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TERM", "xterm-256color")
+        .env("KES_SERVER", &env.server)
+        .env("KES_API_KEY", env.api_key.as_deref().unwrap())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut text = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while text.iter().filter(|b| **b == b'\n').count() < 8 {
+        let mut buf = [0u8; 4096];
+        let n = tokio::time::timeout_at(deadline, stdout.read(&mut buf))
+            .await
+            .expect("no frame within 20 s")
+            .unwrap();
+        assert!(n > 0, "metric ended: {:?}", String::from_utf8_lossy(&text));
+        text.extend_from_slice(&buf[..n]);
+    }
+    child.kill().await.unwrap();
+    let text = String::from_utf8(text).unwrap();
+    let mut lines: Vec<String> = text.split('\n').take(8).map(str::to_owned).collect();
+    assert!(lines[5].contains("System"), "{lines:?}");
+    lines[6] = "<system values>".to_owned();
+    lines
 }

@@ -788,6 +788,17 @@ async fn migrate_between_fs_and_sqlite_keystores() {
 
 /// Runs `bin args` in `dir` under a pseudo-terminal (`script`), typing `input`.
 async fn run_in_terminal(bin: &Path, dir: &Path, args: &[&str], input: &str) -> Run {
+    run_in_terminal_with(bin, dir, &[], args, input).await
+}
+
+/// Like [`run_in_terminal`], with the variables `env` set.
+async fn run_in_terminal_with(
+    bin: &Path,
+    dir: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+    input: &str,
+) -> Run {
     use tokio::io::AsyncWriteExt as _;
     let line = std::iter::once(bin.display().to_string())
         .chain(args.iter().map(|a| format!("'{a}'")))
@@ -800,6 +811,7 @@ async fn run_in_terminal(bin: &Path, dir: &Path, args: &[&str], input: &str) -> 
         .env("HOME", std::env::var("HOME").unwrap_or_default())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("TERM", "dumb")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -895,4 +907,78 @@ async fn identity_new_encrypt_matches_upstream() {
     for name in ["x.key", "x.crt", "y.key", "y.crt"] {
         assert!(!cwd.join(name).exists(), "{name}");
     }
+}
+
+/// A client key file encrypted by `kes identity new --encrypt` works as `KES_CLIENT_KEY`: both
+/// CLIs ask for the password and connect; a wrong password and unusable files fail alike.
+#[tokio::test]
+async fn encrypted_client_key_prompts_like_upstream() {
+    let server = TestServer::start("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let made = run_in_terminal(
+        &our_kes(),
+        cwd,
+        &[
+            "identity",
+            "new",
+            "--encrypt",
+            "--key",
+            "c.key",
+            "--cert",
+            "c.crt",
+        ],
+        "pw\npw\n",
+    )
+    .await;
+    assert_eq!(made.code, 0, "{made:?}");
+    let url = server.url();
+    let env = [
+        ("KES_SERVER", url.as_str()),
+        ("KES_CLIENT_KEY", "c.key"),
+        ("KES_CLIENT_CERT", "c.crt"),
+    ];
+    for (input, expected) in [
+        (
+            "pw\n",
+            "Error: failed to list keys: not authorized: insufficient permissions\n",
+        ),
+        ("nope\n", "Error: incorrect password\n"),
+    ] {
+        let args = ["key", "ls", "-k"];
+        let ours = run_in_terminal_with(&our_kes(), cwd, &env, &args, input).await;
+        let go = run_in_terminal_with(&go_kes(), cwd, &env, &args, input).await;
+        assert_eq!(
+            (ours.code, &ours.stdout),
+            (go.code, &go.stdout),
+            "{input:?}"
+        );
+        assert!(
+            ours.stdout
+                .ends_with(&format!("Enter password for private key: \n{expected}")),
+            "{ours:?}"
+        );
+    }
+    for (key, cert) in [
+        ("c.key", "c.key"),
+        ("c.crt", "c.crt"),
+        ("missing.key", "c.crt"),
+        ("c.key", "missing.crt"),
+        ("c.key", ""),
+    ] {
+        let env = [
+            ("KES_SERVER", url.as_str()),
+            ("KES_CLIENT_KEY", key),
+            ("KES_CLIENT_CERT", cert),
+        ];
+        let ours = run(&our_kes(), cwd, &env, &["key", "ls", "-k"]).await;
+        let go = run(&go_kes(), cwd, &env, &["key", "ls", "-k"]).await;
+        assert_eq!(
+            (ours.code, &ours.stderr),
+            (go.code, &go.stderr),
+            "{key} {cert}"
+        );
+        assert_eq!(ours.code, 1);
+    }
+    server.stop().await;
 }

@@ -85,6 +85,8 @@ pub fn run(args: ServerArgs) -> Result<(), String> {
             let banner: Banner = Box::new(move |port| init.banner(port));
             (prepared, addr_flag.or(config.address), banner, Some(config_path))
         } else if let Some(path) = &args.config {
+            std::fs::File::open(path)
+                .map_err(|err| super::style::go_path_error("open", path, &err))?;
             let config = Config::load(path).map_err(|e| e.to_string())?;
             let prepared = startup::prepare(&config).await?;
             let banner: Banner = Box::new(|_| String::new());

@@ -371,6 +371,18 @@ pub fn name_list(
     Ok(out)
 }
 
+/// An I/O error in Go's `*PathError` wording: `open <path>: no such file or directory`.
+pub fn go_path_error(op: &str, path: &std::path::Path, err: &std::io::Error) -> String {
+    let text = err.to_string();
+    let text = text.split(" (os error").next().unwrap_or_default();
+    let mut chars = text.chars();
+    let text: String = match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    format!("{op} {}: {text}", path.display())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -884,6 +884,11 @@ async fn identity_new_encrypt_matches_upstream() {
         assert_eq!(from_key, field_after(printed, "Your API key:"), "{name}");
     }
 
+    // An encrypted key is no certificate to `kes identity of`.
+    let ours = run(&our_kes(), cwd, &[], &["identity", "of", "rs.key"]).await;
+    let go = run(&go_kes(), cwd, &[], &["identity", "of", "rs.key"]).await;
+    assert_eq!((ours.code, &ours.stderr), (go.code, &go.stderr));
+
     // Passwords that differ, and no terminal: the same errors, and no files.
     let ours = run_in_terminal(&our_kes(), cwd, &args("x.key", "x.crt"), "a\nb\n").await;
     let go = run_in_terminal(&go_kes(), cwd, &args("y.key", "y.crt"), "a\nb\n").await;

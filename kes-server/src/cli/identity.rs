@@ -287,6 +287,18 @@ fn of(args: OfArgs) -> Result<(), String> {
                     "failed to parse certificate in '{input}': https: unsupported PEM data block"
                 ));
             }
+            // A block this parser cannot read (e.g. with encryption headers) that is no
+            // certificate is an unsupported block to upstream too.
+            Some(Err(_))
+                if String::from_utf8_lossy(&data)
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("-----BEGIN "))
+                    .is_some_and(|l| l != "CERTIFICATE-----") =>
+            {
+                return Err(format!(
+                    "failed to parse certificate in '{input}': https: unsupported PEM data block"
+                ));
+            }
             Some(Err(_)) | None => {
                 return Err(format!(
                     "failed to parse certificate in '{input}': https: no valid PEM data"

@@ -15,14 +15,15 @@ use super::style::{ColorWhen, Term};
 const HELP_EXIT: i32 = 2;
 
 /// The clap command tree of `kes`: without clap's `help` subcommands, which upstream lacks
-/// (`kes help` is an unknown command there).
+/// (`kes help` is an unknown command there), and with pflag's rule that a repeated flag is no
+/// mistake (the last value wins).
 pub fn command() -> clap::Command {
     fn tweak(cmd: clap::Command) -> clap::Command {
         let names: Vec<String> = cmd
             .get_subcommands()
             .map(|s| s.get_name().to_owned())
             .collect();
-        let mut cmd = cmd.disable_help_subcommand(true);
+        let mut cmd = cmd.disable_help_subcommand(true).args_override_self(true);
         for name in names {
             cmd = cmd.mut_subcommand(name, tweak);
         }
@@ -75,11 +76,32 @@ fn report(err: &clap::Error, path: &[String], argv: &[OsString]) -> i32 {
             0
         }
         _ => {
-            let term = Term::detect(ColorWhen::Auto);
+            let term = Term::detect(color_flag(argv));
             eprintln!("{}{}", term.error_prefix(), message(err, path, argv));
             1
         }
     }
+}
+
+/// The last valid `--color` value on the command line: pflag has applied it (switching the
+/// colour profile) by the time a later mistake is reported.
+fn color_flag(argv: &[OsString]) -> ColorWhen {
+    let args: Vec<&str> = argv.iter().filter_map(|a| a.to_str()).collect();
+    let mut when = ColorWhen::Auto;
+    for (i, arg) in args.iter().enumerate() {
+        let value = match arg.strip_prefix("--color") {
+            Some("") => args.get(i + 1).copied(),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        };
+        match value.map(str::to_ascii_lowercase).as_deref() {
+            Some("never") => when = ColorWhen::Never,
+            Some("always") => when = ColorWhen::Always,
+            Some("auto" | "") => when = ColorWhen::Auto,
+            _ => {}
+        }
+    }
+    when
 }
 
 /// The clap command at `path`.

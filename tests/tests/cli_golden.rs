@@ -414,6 +414,12 @@ async fn client_commands_match_upstream() {
         vec!["status", "-k", "--color", "always"],
         vec!["status", "-k", "--api", "--color", "always"],
         vec!["status", "-k", "--color", "never"],
+        // pflag's boolean values
+        vec!["status", "-k=true", "--short=1"],
+        vec!["key", "info", "k1", "--insecure=T", "--json=false"],
+        vec![
+            "key", "ls", "-k", "-k", "--color", "never", "--color", "always",
+        ],
     ];
     for args in &cases {
         golden.check(&admin, args).await;
@@ -505,6 +511,9 @@ async fn usage_errors_match_upstream() {
         &["key", "ls", "--color", "never", "--color", "bogus"],
         &["key", "ls", "--color", "always", "--bogus"],
         &["key", "ls", "--color=never", "-e"],
+        &["key", "ls", "--json=maybe"],
+        &["key", "create", "-k=x", "a"],
+        &["status", "--short=yes"],
         &["key", "import"],
         &["key", "import", "a"],
         &["key", "import", "a", "b", "c"],

@@ -36,10 +36,69 @@ pub fn command() -> clap::Command {
 /// error has been printed.
 pub fn parse(argv: Vec<OsString>) -> Result<Cli, i32> {
     let path = command_path(&argv);
+    let argv = go_bools(argv, &path)?;
     let matches = command()
         .try_get_matches_from(&argv)
         .map_err(|err| report(&err, &path, &argv))?;
     Cli::from_arg_matches(&matches).map_err(|err| report(&err, &path, &argv))
+}
+
+/// pflag's boolean flags also take `=VALUE` (`--json=false`, `-k=true`), parsed like Go's
+/// `strconv.ParseBool`. Such arguments become the bare flag (true) or disappear (false); an
+/// invalid value is reported as pflag does. Everything after `--` is left alone.
+fn go_bools(argv: Vec<OsString>, path: &[String]) -> Result<Vec<OsString>, i32> {
+    let cmd = find(path);
+    let bools: Vec<&clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| matches!(a.get_action(), clap::ArgAction::SetTrue))
+        .collect();
+    let mut out = Vec::with_capacity(argv.len());
+    let mut rest = false;
+    for arg in argv {
+        let text = arg.to_str().unwrap_or_default();
+        if rest || text == "--" {
+            rest = true;
+            out.push(arg);
+            continue;
+        }
+        let flag = text.split_once('=').and_then(|(name, value)| {
+            let found = if let Some(long) = name.strip_prefix("--") {
+                bools.iter().find(|a| a.get_long() == Some(long))
+            } else {
+                let short = name.strip_prefix('-').filter(|s| s.chars().count() == 1)?;
+                bools
+                    .iter()
+                    .find(|a| a.get_short().is_some_and(|c| short.starts_with(c)))
+            };
+            found.map(|a| (*a, name, value))
+        });
+        let Some((flag, name, value)) = flag else {
+            out.push(arg);
+            continue;
+        };
+        match value {
+            "1" | "t" | "T" | "TRUE" | "true" | "True" => out.push(OsString::from(name)),
+            "0" | "f" | "F" | "FALSE" | "false" | "False" => {}
+            _ => {
+                let long = flag.get_long().unwrap_or_default();
+                let shown = match flag.get_short() {
+                    Some(c) => format!("-{c}, --{long}"),
+                    None => format!("--{long}"),
+                };
+                let term = Term::detect(color_flag(&out));
+                eprintln!(
+                    "{}invalid argument {} for {} flag: strconv.ParseBool: parsing {}: invalid syntax{}",
+                    term.error_prefix(),
+                    go_quote(value),
+                    go_quote(&shown),
+                    go_quote(value),
+                    see_help(path)
+                );
+                return Err(1);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The subcommand names at the start of `argv`, found like upstream's dispatch: the command is

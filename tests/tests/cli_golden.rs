@@ -556,6 +556,18 @@ async fn usage_errors_match_upstream() {
         &["server", "x"],
         &["server", "--dev", "--config", "x"],
         &["server", "--bogus"],
+        &["server", "--config", "/nonexistent/kes.yml"],
+        &[
+            "server",
+            "--key",
+            "k",
+            "--cert",
+            "c",
+            "--auth",
+            "off",
+            "--config",
+            "/nonexistent/kes.yml",
+        ],
         &["update", "a", "b"],
         &["update", "--bogus"],
     ];

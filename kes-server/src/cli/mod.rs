@@ -99,7 +99,8 @@ pub fn run(cli: Cli) -> i32 {
     match result {
         Ok(()) => 0,
         Err(err) => {
-            eprintln!("Error: {err}");
+            let term = style::Term::detect(style::ColorWhen::Auto);
+            eprintln!("{}{err}", term.error_prefix());
             1
         }
     }

@@ -987,3 +987,75 @@ async fn encrypted_client_key_prompts_like_upstream() {
     }
     server.stop().await;
 }
+
+/// `kes migrate` prints what upstream prints, on a pipe and on a terminal, and both copy the
+/// same bytes; only the refusal to overwrite is worded differently (this CLI checks before it
+/// copies anything and names the key).
+#[tokio::test]
+async fn migrate_output_matches_upstream() {
+    let root = tempfile::tempdir().unwrap();
+    let src = root.path().join("src");
+    let source = TestServer::start_in(tempfile::tempdir().unwrap(), &src, "").await;
+    let admin = source.admin_client();
+    for name in ["m1", "m2", "m3"] {
+        admin.post(&format!("/v1/key/create/{name}"), "").await.ok();
+    }
+    let config = std::fs::read_to_string(source.dir.path().join("config.yml")).unwrap();
+    let from = root.path().join("from.yml");
+    std::fs::write(&from, &config).unwrap();
+    let target = |name: &str| {
+        let file = root.path().join(format!("{name}.yml"));
+        let dir = root.path().join(name);
+        std::fs::write(
+            &file,
+            config.replace(
+                &format!("path: {}", src.display()),
+                &format!("path: {}", dir.display()),
+            ),
+        )
+        .unwrap();
+        (file.to_str().unwrap().to_owned(), dir)
+    };
+    let ((go_to, go_dir), (rs_to, rs_dir)) = (target("go"), target("rs"));
+    let from = from.to_str().unwrap();
+    let cwd = root.path();
+    for (flags, terminal) in [
+        (&[][..], false),
+        (&["--merge"][..], true),
+        (&["--merge"][..], false),
+        (&["--force"][..], true),
+        (&["--force", "m*"][..], false),
+        (&["zz*"][..], false),
+    ] {
+        let args = |to: &str| -> Vec<String> {
+            ["migrate", "--from", from, "--to", to]
+                .iter()
+                .chain(flags)
+                .map(|s| (*s).to_owned())
+                .collect()
+        };
+        let (go_args, rs_args) = (args(&go_to), args(&rs_to));
+        let go_args: Vec<&str> = go_args.iter().map(String::as_str).collect();
+        let rs_args: Vec<&str> = rs_args.iter().map(String::as_str).collect();
+        let (go, ours) = if terminal {
+            (
+                run_in_terminal(&go_kes(), cwd, &go_args, "").await,
+                run_in_terminal(&our_kes(), cwd, &rs_args, "").await,
+            )
+        } else {
+            (
+                run(&go_kes(), cwd, &[], &go_args).await,
+                run(&our_kes(), cwd, &[], &rs_args).await,
+            )
+        };
+        assert_eq!(
+            (ours.code, &ours.stdout, &ours.stderr),
+            (go.code, &go.stdout, &go.stderr),
+            "{flags:?} terminal: {terminal}"
+        );
+        assert_eq!(ours.code, 0);
+        assert_eq!(files(&go_dir), files(&rs_dir));
+    }
+    assert_eq!(files(&src), files(&rs_dir));
+    source.stop().await;
+}

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use cbc::cipher::{BlockDecryptMut, KeyIvInit, block_padding::Pkcs7};
+use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit, block_padding::Pkcs7};
 use md5::{Digest, Md5};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{
@@ -25,6 +25,33 @@ pub fn encode(label: &str, der: &[u8]) -> String {
     }
     out.push_str(&format!("-----END {label}-----\n"));
     out
+}
+
+/// `der` as an RFC 1423 encrypted PEM block (`Proc-Type: 4,ENCRYPTED`, AES-256-CBC, key from
+/// the password by OpenSSL's `EVP_BytesToKey`), the format of Go's `x509.EncryptPEMBlock` with
+/// `PEMCipherAES256` that `kes identity new --encrypt` writes and `tls.password` reads.
+pub fn encode_encrypted(label: &str, der: &[u8], password: &str) -> Result<String, String> {
+    let mut iv = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut iv).map_err(|_| "no randomness for the IV".to_owned())?;
+    let key = bytes_to_key(password.as_bytes(), &iv[..8], 32);
+    let encryptor = cbc::Encryptor::<aes::Aes256>::new_from_slices(&key, &iv)
+        .map_err(|_| "invalid key or IV length".to_owned())?;
+    let mut buffer = Zeroizing::new(der.to_vec());
+    buffer.resize(der.len() + 16, 0);
+    let ciphertext = encryptor
+        .encrypt_padded_mut::<Pkcs7>(&mut buffer, der.len())
+        .map_err(|_| "padding failed".to_owned())?;
+    let b64 = STANDARD.encode(ciphertext);
+    let mut out = format!(
+        "-----BEGIN {label}-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,{}\n\n",
+        hex::encode(iv)
+    );
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    Ok(out)
 }
 
 /// Every `CERTIFICATE` block of the PEM file at `path`.
@@ -211,5 +238,20 @@ mod tests {
             assert!(load_private_key(&fixture(encrypted), Some("wrong")).is_err());
             assert!(load_private_key(&fixture(encrypted), None).is_err());
         }
+    }
+
+    #[test]
+    fn encrypted_keys_round_trip() {
+        let plain = load_private_key(&fixture("ec.key"), None).unwrap();
+        let pem = encode_encrypted("PRIVATE KEY", plain.secret_der(), "pässword").unwrap();
+        assert!(pem.starts_with(
+            "-----BEGIN PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,"
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.pem");
+        fs::write(&path, &pem).unwrap();
+        let key = load_private_key(&path, Some("pässword")).unwrap();
+        assert_eq!(key.secret_der(), plain.secret_der());
+        assert!(load_private_key(&path, Some("wrong")).is_err());
     }
 }

@@ -1,8 +1,5 @@
-//! The `kes` binary: parses the command line and hands over to the library.
-
-use clap::Parser as _;
+//! The `kes` binary: hands the command line over to the library.
 
 fn main() {
-    let cli = kes_server::cli::Cli::parse();
-    std::process::exit(kes_server::cli::run(cli));
+    std::process::exit(kes_server::cli::main());
 }

@@ -68,7 +68,7 @@ struct BareArgs {
 #[command(after_help = "Examples:\n  \
     $ kes identity new\n  \
     $ kes identity new --ip \"192.168.0.182\" --ip \"10.0.0.92\" --key private.key --cert public.crt localhost\n  \
-    $ kes identity new --key server.key --cert server.crt --expiry 8760h kes-server.local")]
+    $ kes identity new --key server.key --cert server.crt --encrypt --expiry 8760h kes-server.local")]
 struct NewArgs {
     /// The certificate's subject common name (default: the identity).
     subject: Option<String>,
@@ -87,7 +87,8 @@ struct NewArgs {
     /// Duration until the certificate expires [default: 720h]. Requires --key and --cert.
     #[arg(long, value_name = "DURATION")]
     expiry: Option<String>,
-    /// Encrypt the private key with a password (not supported by this build).
+    /// Encrypt the private key with a password read from the terminal. Requires --key and
+    /// --cert.
     #[arg(long)]
     encrypt: bool,
     /// Overwrite an existing private key and/or certificate.
@@ -103,6 +104,9 @@ struct OfArgs {
     /// An API key (`kes:v1:…`) or a PEM certificate file.
     #[arg(value_name = "API-KEY | CERTIFICATE")]
     input: Option<String>,
+    /// Further arguments are ignored, as upstream does.
+    #[arg(hide = true)]
+    ignored: Vec<String>,
 }
 
 fn stdout_is_terminal() -> bool {
@@ -283,6 +287,18 @@ fn of(args: OfArgs) -> Result<(), String> {
                     "failed to parse certificate in '{input}': https: unsupported PEM data block"
                 ));
             }
+            // A block this parser cannot read (e.g. with encryption headers) that is no
+            // certificate is an unsupported block to upstream too.
+            Some(Err(_))
+                if String::from_utf8_lossy(&data)
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("-----BEGIN "))
+                    .is_some_and(|l| l != "CERTIFICATE-----") =>
+            {
+                return Err(format!(
+                    "failed to parse certificate in '{input}': https: unsupported PEM data block"
+                ));
+            }
             Some(Err(_)) | None => {
                 return Err(format!(
                     "failed to parse certificate in '{input}': https: no valid PEM data"
@@ -333,15 +349,18 @@ fn new(args: NewArgs) -> Result<(), String> {
             }
         }
     }
-    if args.encrypt {
-        return Err("'--encrypt' is not supported by this build: protect the key file with file permissions or an external tool".to_owned());
-    }
     let expiry_text = args.expiry.as_deref().unwrap_or(DEFAULT_EXPIRY);
     let expiry = match crate::config::duration::parse(expiry_text) {
         Some(d) if !d.negative && d.nanos > 0 => d.to_std(),
-        _ => {
+        // Go's time.ParseDuration wording, as pflag reports it.
+        None => {
             return Err(format!(
-                "invalid argument \"{expiry_text}\" for \"--expiry\" flag: not a positive duration such as 720h"
+                "invalid argument \"{expiry_text}\" for \"--expiry\" flag: time: invalid duration \"{expiry_text}\". See 'kes identity new --help'"
+            ));
+        }
+        Some(_) => {
+            return Err(format!(
+                "invalid argument \"{expiry_text}\" for \"--expiry\" flag: not a positive duration such as 720h. See 'kes identity new --help'"
             ));
         }
     };
@@ -442,10 +461,22 @@ fn write_certificate(
             return Err("certificate already exists. Use --force to overwrite it".to_owned());
         }
     }
-    let key_pem = zeroize::Zeroizing::new(kes_client::pem::encode(
-        "PRIVATE KEY",
-        pkcs8.secret_pkcs8_der(),
-    ));
+    let key_pem = if args.encrypt {
+        let password = super::password::read("Enter password for private key:")?;
+        let confirm = super::password::read("Confirm password for private key:")?;
+        if password != confirm {
+            return Err("passwords don't match".to_owned());
+        }
+        zeroize::Zeroizing::new(
+            kes_client::pem::encode_encrypted("PRIVATE KEY", pkcs8.secret_pkcs8_der(), &password)
+                .map_err(|err| format!("failed to encrypt private key: {err}"))?,
+        )
+    } else {
+        zeroize::Zeroizing::new(kes_client::pem::encode(
+            "PRIVATE KEY",
+            pkcs8.secret_pkcs8_der(),
+        ))
+    };
     write_file(key_path, key_pem.as_bytes(), 0o600)
         .map_err(|err| format!("failed to create private key: {err}"))?;
     let cert_pem = kes_client::pem::encode("CERTIFICATE", cert.der());

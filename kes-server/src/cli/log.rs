@@ -158,13 +158,19 @@ fn audit_json(event: &AuditEvent) -> Result<String, String> {
 }
 
 /// One table row: `hh:mm:ss`, status, identity (20 characters at most), IP, API, latency.
+/// As upstream's lipgloss styles: the status green or red, the identity and API in the
+/// dark-background colours, each padded to its column after the styling.
 fn audit_row(term: &Term, event: &AuditEvent) -> String {
-    let color = if event.status == 200 {
+    let status_color = if event.status == 200 {
         Style::new().fg(0x00, 0xff, 0x00)
     } else {
         Style::new().fg(0xff, 0x00, 0x00)
     };
-    let status = term.render(color, &format!("{:<5}", event.status));
+    let padded = |style: Style, text: &str, width: usize| {
+        let pad = width.saturating_sub(text.chars().count());
+        format!("{}{}", term.render(style, text), " ".repeat(pad))
+    };
+    let status = padded(status_color, &event.status.to_string(), 5);
     let identity: String = event
         .identity
         .as_deref()
@@ -172,13 +178,14 @@ fn audit_row(term: &Term, event: &AuditEvent) -> String {
         .chars()
         .take(20)
         .collect();
+    let identity = term.render(Style::new().fg(0xc6, 0xa1, 0x8c), &identity);
     let ip = event.ip.as_deref().unwrap_or("<unknown>");
+    let api = padded(Style::new().fg(0x2e, 0x8b, 0xc0), &event.path, 30);
     format!(
-        "{:02}:{:02}:{:02}    {status}     {identity}    {ip:<15}    {:<30}    {}",
+        "{:02}:{:02}:{:02}    {status}     {identity}    {ip:<15}    {api}    {}",
         event.time.hour(),
         event.time.minute(),
         event.time.second(),
-        event.path,
         style::go_duration(round_latency(event.latency)),
     )
 }

@@ -83,7 +83,7 @@ fn migrate_cmd(args: MigrateArgs) -> Result<(), String> {
         if args.server.is_some() || args.enclave.is_some() || args.api_key.is_some() {
             return Err("migrating keys into a MinKMS server (-s/--server, -e/--enclave, -a/--api-key) is not supported by this build: use '--to' with a KES config file".to_owned());
         }
-        return Err("missing migration target. Use '--to'".to_owned());
+        return Err("missing migration target. Use '--to' or '--server'".to_owned());
     };
     if args.insecure {
         return Err("cannot use '-k / --insecure' and '--to' flag".to_owned());
@@ -95,6 +95,7 @@ fn migrate_cmd(args: MigrateArgs) -> Result<(), String> {
 }
 
 fn open(path: &std::path::Path) -> Result<Arc<dyn KeyStore>, String> {
+    std::fs::File::open(path).map_err(|err| super::style::go_path_error("open", path, &err))?;
     let config = Config::load(path).map_err(|err| format!("{}: {err}", path.display()))?;
     crate::keystore::open(&config.keystore)
 }

@@ -8,6 +8,7 @@ mod log;
 mod ls;
 mod metric;
 mod migrate;
+mod password;
 mod policy;
 mod quickstart;
 mod remote;
@@ -15,6 +16,7 @@ mod server;
 mod status;
 mod style;
 mod update;
+mod usage;
 mod version;
 
 use clap::{Parser, Subcommand};
@@ -61,11 +63,22 @@ enum Command {
     Completion(completion::CompletionArgs),
 }
 
+/// Parses the process's arguments and runs the command; returns the process exit code.
+/// Usage mistakes are reported like upstream (`Error: …` and status 1; usage and status 2).
+pub fn main() -> i32 {
+    if let Some(code) = completion::complete_from_env() {
+        return code;
+    }
+    match usage::parse(std::env::args_os().collect()) {
+        Ok(cli) => run(cli),
+        Err(code) => code,
+    }
+}
+
 /// Runs the parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     if cli.version {
-        print!("{}", version::banner());
-        return 0;
+        return version::run();
     }
     let Some(command) = cli.command else {
         return completion::no_command(cli.auto_completion);
@@ -86,7 +99,8 @@ pub fn run(cli: Cli) -> i32 {
     match result {
         Ok(()) => 0,
         Err(err) => {
-            eprintln!("Error: {err}");
+            let term = style::Term::detect(style::ColorWhen::Auto);
+            eprintln!("{}{err}", term.error_prefix());
             1
         }
     }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use kes_client::client::{Credentials, ServerTrust};
 use kes_client::{ApiKey, Client};
 
-use super::style::Term;
+use super::style::{self, Term};
 
 /// The endpoint used when no variable names one.
 const DEFAULT_SERVER: &str = "127.0.0.1:7373";
@@ -99,11 +99,7 @@ pub fn connect(
                 "no private key file specified. Consider setting MINIO_KES_KEY_FILE".to_owned(),
             );
         }
-        (None, Some(key), Some(cert)) => Credentials::Files {
-            cert: PathBuf::from(cert),
-            key: PathBuf::from(key),
-            password: None,
-        },
+        (None, Some(key), Some(cert)) => key_files(PathBuf::from(cert), PathBuf::from(key))?,
     };
     let trust = if insecure {
         ServerTrust::DangerAcceptInvalidCerts
@@ -115,6 +111,67 @@ pub fn connect(
         .build()
         .map_err(|err| err.to_string())?;
     Ok(Remote { client, endpoints })
+}
+
+/// Client certificate and key files, checked like upstream's `newClient`: both readable, the
+/// certificate file with a `CERTIFICATE` block, the key file with a private key block. An
+/// encrypted (legacy RFC 1423) key asks for its password on the terminal.
+fn key_files(cert: PathBuf, key: PathBuf) -> Result<Credentials, String> {
+    let cert_pem = std::fs::read(&cert).map_err(|err| {
+        format!(
+            "reading certificate file: {}",
+            style::go_path_error("open", &cert, &err)
+        )
+    })?;
+    // Upstream's filter: only CERTIFICATE blocks, at least one.
+    let cert_text = String::from_utf8_lossy(&cert_pem);
+    let labels = pem_labels(&cert_text);
+    if labels.is_empty() {
+        return Err("reading certificate file: https: no valid PEM data".to_owned());
+    }
+    if labels.iter().any(|l| *l != "CERTIFICATE") {
+        return Err("reading certificate file: https: unsupported PEM data block".to_owned());
+    }
+    let key_pem = zeroize::Zeroizing::new(std::fs::read(&key).map_err(|err| {
+        format!(
+            "reading private key file: {}",
+            style::go_path_error("open", &key, &err)
+        )
+    })?);
+    let key_text = String::from_utf8_lossy(&key_pem);
+    let has_key = pem_labels(&key_text)
+        .iter()
+        .any(|l| l.ends_with("PRIVATE KEY"));
+    if !has_key {
+        return Err("failed to read TLS private key: no PEM-encoded private key found".to_owned());
+    }
+    let password = if key_text.contains("Proc-Type: 4,ENCRYPTED") {
+        let password = super::password::read("Enter password for private key: ")
+            .map_err(|err| format!("reading password: {err}"))?;
+        if let Err(err) = kes_client::pem::load_private_key(&key, Some(&password)) {
+            return Err(if err.to_string().contains("wrong password") {
+                "incorrect password".to_owned()
+            } else {
+                format!("failed to decrypt private key: {err}")
+            });
+        }
+        Some(password)
+    } else {
+        None
+    };
+    Ok(Credentials::Files {
+        cert,
+        key,
+        password,
+    })
+}
+
+/// The labels of the `-----BEGIN <label>-----` lines of a PEM text.
+fn pem_labels(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("-----BEGIN "))
+        .filter_map(|l| l.strip_suffix("-----"))
+        .collect()
 }
 
 /// Runs `fut` to completion on a single-threaded runtime.

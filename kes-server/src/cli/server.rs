@@ -52,13 +52,25 @@ pub struct ServerArgs {
 }
 
 pub fn run(args: ServerArgs) -> Result<(), String> {
-    for (flag, set) in [
-        ("--key", args.key.is_some()),
-        ("--cert", args.cert.is_some()),
-        ("--auth", args.auth.is_some()),
+    // Upstream's warnings, word for word (the double space included).
+    let term = super::style::Term::detect(super::style::ColorWhen::Auto);
+    let warning = term.render(super::style::Style::new().fg(0xac, 0x00, 0x00), "WARNING:");
+    for (set, text) in [
+        (
+            args.key.as_deref().is_some_and(|v| !v.is_empty()),
+            "'--key' flag is deprecated and no longer honored. Specify the private key in the config file",
+        ),
+        (
+            args.cert.as_deref().is_some_and(|v| !v.is_empty()),
+            "'--cert' flag is deprecated and no longer honored. Specify the certificate  in the config file",
+        ),
+        (
+            args.auth.as_deref().is_some_and(|v| !v.is_empty()),
+            "'--auth' flag is deprecated and no longer honored. Specify the client certificate verification in the config file",
+        ),
     ] {
         if set {
-            eprintln!("Warning: '{flag}' is deprecated and ignored: set it in the config file");
+            eprintln!("{warning} {text}");
         }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -85,6 +97,8 @@ pub fn run(args: ServerArgs) -> Result<(), String> {
             let banner: Banner = Box::new(move |port| init.banner(port));
             (prepared, addr_flag.or(config.address), banner, Some(config_path))
         } else if let Some(path) = &args.config {
+            std::fs::File::open(path)
+                .map_err(|err| super::style::go_path_error("open", path, &err))?;
             let config = Config::load(path).map_err(|e| e.to_string())?;
             let prepared = startup::prepare(&config).await?;
             let banner: Banner = Box::new(|_| String::new());

@@ -61,40 +61,48 @@ impl Term {
         }
     }
 
-    /// `s` rendered with `style` (plain without a colour profile).
+    /// `s` rendered with `style` (plain without a colour profile), in lipgloss's order: bold,
+    /// underline, faint, colour, and underline once more.
     pub fn render(&self, style: Style, s: &str) -> String {
+        let fg = style.fg.and_then(|(r, g, b)| match self.profile {
+            Profile::Ascii => None,
+            Profile::Ansi256 => Some(format!("38;5;{}", ansi256(r, g, b))),
+            Profile::TrueColor => Some(format!("38;2;{r};{g};{b}")),
+        });
         let mut codes = Vec::new();
-        if style.underline {
-            codes.push("4".to_owned());
-        }
         if style.bold {
             codes.push("1".to_owned());
+        }
+        if style.underline {
+            codes.push("4".to_owned());
         }
         if style.faint {
             codes.push("2".to_owned());
         }
-        if let Some((r, g, b)) = style.fg {
-            match self.profile {
-                Profile::Ascii => {}
-                Profile::Ansi256 => codes.push(format!("38;5;{}", ansi256(r, g, b))),
-                Profile::TrueColor => codes.push(format!("38;2;{r};{g};{b}")),
-            }
-        }
+        codes.extend(fg.clone());
         if self.profile == Profile::Ascii || codes.is_empty() {
             return s.to_owned();
         }
         if !style.underline {
             return format!("\x1b[{}m{s}\x1b[0m", codes.join(";"));
         }
-        // lipgloss underlines rune by rune and adds the underline once more.
+        // lipgloss underlines rune by rune; spaces get only the colour and, with
+        // `underline_spaces`, the underline.
         codes.push("4".to_owned());
         let sgr = codes.join(";");
+        let mut space_codes: Vec<String> = fg.into_iter().collect();
+        if style.underline_spaces {
+            space_codes.push("4".to_owned());
+        }
+        let space_sgr = space_codes.join(";");
         let mut out = String::new();
         for c in s.chars() {
-            if c.is_whitespace() && !style.underline_spaces {
+            if !c.is_whitespace() {
+                out.push_str(&format!("\x1b[{sgr}m{c}\x1b[0m"));
+            } else if space_sgr.is_empty() {
                 out.push(c);
             } else {
-                out.push_str(&format!("\x1b[{sgr}m{c}\x1b[0m"));
+                out.push_str(&format!("\x1b[{space_sgr}m{c}\x1b[0m"));
             }
         }
         out
@@ -361,6 +369,18 @@ pub fn name_list(
         out.push('\n');
     }
     Ok(out)
+}
+
+/// An I/O error in Go's `*PathError` wording: `open <path>: no such file or directory`.
+pub fn go_path_error(op: &str, path: &std::path::Path, err: &std::io::Error) -> String {
+    let text = err.to_string();
+    let text = text.split(" (os error").next().unwrap_or_default();
+    let mut chars = text.chars();
+    let text: String = match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    format!("{op} {}: {text}", path.display())
 }
 
 #[cfg(test)]

@@ -288,7 +288,9 @@ impl Reply {
     }
 }
 
-fn tls_config(
+/// A TLS client configuration presenting `identity` (if any) and trusting exactly
+/// `server_cert` (if any), for tests that speak HTTP over a raw TLS stream.
+pub fn tls_config(
     identity: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
     server_cert: Option<&CertificateDer<'static>>,
 ) -> rustls::ClientConfig {

@@ -31,6 +31,27 @@ pub mod vault;
 
 pub use error::Error;
 
+/// Helpers for the backends' unit tests.
+#[cfg(test)]
+mod test_util {
+    /// A loopback port that accepts connections and never answers, until the task is dropped:
+    /// the "silent backend" that bounded timeouts must cut off.
+    #[cfg(any(feature = "postgres", feature = "vault", feature = "aws"))]
+    pub(crate) async fn silent_port() -> (u16, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local address").port();
+        let held = tokio::spawn(async move {
+            let mut conns = Vec::new();
+            while let Ok((conn, _)) = listener.accept().await {
+                conns.push(conn);
+            }
+        });
+        (port, held)
+    }
+}
+
 use async_trait::async_trait;
 use zeroize::Zeroizing;
 

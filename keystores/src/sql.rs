@@ -430,15 +430,7 @@ mod postgres_tests {
 
     #[tokio::test]
     async fn silent_server_times_out() {
-        // A listener that accepts and never answers.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let _held = tokio::spawn(async move {
-            let mut conns = Vec::new();
-            while let Ok((conn, _)) = listener.accept().await {
-                conns.push(conn);
-            }
-        });
+        let (port, _held) = crate::test_util::silent_port().await;
         let store = SqlKeyStore::postgres(&format!("postgres://kes@127.0.0.1:{port}/kes"), "t")
             .unwrap()
             .with_timeout(Duration::from_millis(300));

@@ -448,6 +448,22 @@ impl LineStream {
     }
 }
 
+/// Every file in `dir`: name and content, sorted by name (to compare keystore directories).
+pub fn dir_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 /// The upstream Go `kes` binary (v0.24.0): `$KES_GO_BIN`, else the test command's cache
 /// `~/.cache/kes-rs/go/bin/kes`. Panics with instructions if it is missing: interop tests never
 /// pass silently without their peer.

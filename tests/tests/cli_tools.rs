@@ -439,22 +439,6 @@ async fn log_matches_upstream_cli_against_our_server() {
     server.stop().await;
 }
 
-/// Every file in `dir`: name and content, sorted by name.
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 #[tokio::test]
 async fn migrate_copies_keys_between_fs_keystores() {
     let root = tempfile::tempdir().unwrap();
@@ -509,8 +493,8 @@ async fn migrate_copies_keys_between_fs_keystores() {
         out,
         "Starting key migration:\n\nMigrated      3 keys successfully!\n"
     );
-    assert_eq!(files(&src), files(&dst));
-    assert_eq!(files(&dst).len(), 3);
+    assert_eq!(tests::dir_files(&src), tests::dir_files(&dst));
+    assert_eq!(tests::dir_files(&dst).len(), 3);
 
     // Existing keys are never overwritten by accident, and nothing is copied then.
     let out = run(
@@ -532,14 +516,14 @@ async fn migrate_copies_keys_between_fs_keystores() {
             out,
             "Starting key migration:\n\nMigration succeeded! No keys migrated.\n"
         );
-        assert_eq!(files(&src), files(&dst));
+        assert_eq!(tests::dir_files(&src), tests::dir_files(&dst));
     }
     let out = ours_ok(cwd, &["migrate", "-f", "--from", from, "--to", to]).await;
     assert!(
         out.ends_with("Migrated      3 keys successfully!\n"),
         "{out}"
     );
-    assert_eq!(files(&src), files(&dst));
+    assert_eq!(tests::dir_files(&src), tests::dir_files(&dst));
 
     // A pattern selects keys; --merge copies only what is missing.
     let out = ours_ok(cwd, &["migrate", "--from", from, "--to", to_part, "mig-*"]).await;
@@ -556,7 +540,7 @@ async fn migrate_copies_keys_between_fs_keystores() {
         out.ends_with("Migrated      1 keys successfully!\n"),
         "{out}"
     );
-    assert_eq!(files(&src), files(&part));
+    assert_eq!(tests::dir_files(&src), tests::dir_files(&part));
 
     // MinKMS targets are refused clearly; -f and --merge exclude each other.
     let out = run(
@@ -783,7 +767,7 @@ async fn migrate_between_fs_and_sqlite_keystores() {
         out.ends_with("Migrated      3 keys successfully!\n"),
         "{out}"
     );
-    assert_eq!(files(&src), files(&back));
+    assert_eq!(tests::dir_files(&src), tests::dir_files(&back));
 }
 
 /// Runs `bin args` in `dir` under a pseudo-terminal (`script`), typing `input`.
@@ -1054,8 +1038,8 @@ async fn migrate_output_matches_upstream() {
             "{flags:?} terminal: {terminal}"
         );
         assert_eq!(ours.code, 0);
-        assert_eq!(files(&go_dir), files(&rs_dir));
+        assert_eq!(tests::dir_files(&go_dir), tests::dir_files(&rs_dir));
     }
-    assert_eq!(files(&src), files(&rs_dir));
+    assert_eq!(tests::dir_files(&src), tests::dir_files(&rs_dir));
     source.stop().await;
 }

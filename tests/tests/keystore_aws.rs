@@ -291,22 +291,6 @@ fn readme_example(endpoint: &str) -> String {
     example
 }
 
-/// Every file in `dir`: name and content, sorted by name.
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn migrate_fs_to_aws_and_back() {
     let started = Instant::now();
@@ -366,7 +350,7 @@ async fn migrate_fs_to_aws_and_back() {
     );
     let store = store(&moto);
     assert_eq!(store.list("").await.unwrap(), ["mig-a", "mig-b", "other"]);
-    for (name, content) in files(&src) {
+    for (name, content) in tests::dir_files(&src) {
         assert_eq!(
             store.get(&name).await.unwrap().as_slice(),
             content,
@@ -381,7 +365,7 @@ async fn migrate_fs_to_aws_and_back() {
         out.ends_with("Migrated      3 keys successfully!\n"),
         "{out}"
     );
-    assert_eq!(files(&src), files(&back));
+    assert_eq!(tests::dir_files(&src), tests::dir_files(&back));
     source.stop().await;
 
     // Every ciphertext made before the migrations decrypts on the backend and back on fs.
@@ -458,7 +442,7 @@ async fn https_endpoint_verifies_the_certificate() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    assert_eq!(files(&src), files(&back));
+    assert_eq!(tests::dir_files(&src), tests::dir_files(&back));
     source.stop().await;
     eprintln!("https test took {:?}", started.elapsed());
 }

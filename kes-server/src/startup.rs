@@ -72,6 +72,16 @@ pub async fn prepare_with(
         restart_only(config),
         logs,
     ));
+    // Connects once at startup (SQL keystores create or check their table here), so a
+    // misconfigured keystore shows in the log at once instead of at the first request. An
+    // unreachable keystore does not stop the server: the health check follows it.
+    if let Err(err) = server.keystore().status().await {
+        server.logs().error(
+            Level::WARN,
+            &format!("keystore is not reachable at startup: {err}"),
+            None,
+        );
+    }
     create_declared_keys(&server, &admin, &config.keys).await?;
     Ok(Prepared { server, tls })
 }

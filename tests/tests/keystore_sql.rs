@@ -52,3 +52,23 @@ async fn server_with_sqlite_keystore_creates_and_decrypts() {
         .assert_error(404, "key does not exist");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_table_is_created_at_startup() {
+    let keys = tempfile::tempdir().unwrap();
+    let db = keys.path().join("keys.db");
+    let server =
+        TestServer::start_with_keystore(tempfile::tempdir().unwrap(), &sqlite_section(&db), "")
+            .await;
+    // No request yet: the startup probe created the database and its table (the schema may
+    // still be in the write-ahead log).
+    let mut bytes = std::fs::read(&db).unwrap();
+    bytes.extend(std::fs::read(keys.path().join("keys.db-wal")).unwrap_or_default());
+    let schema = String::from_utf8_lossy(&bytes);
+    assert!(
+        schema.contains("CREATE TABLE \"kes_keys\""),
+        "no table in {}",
+        db.display()
+    );
+    server.stop().await;
+}

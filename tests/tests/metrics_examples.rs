@@ -1,11 +1,13 @@
 //! The Prometheus example (`deploy/prometheus/`) and the Grafana dashboard (`deploy/grafana/`)
 //! name only metrics our server really exports, and the dashboard shows every one of them.
 //! Checked against a live scrape of `/v1/metrics` after traffic of every status class with
-//! stream subscribers connected, so that every family has samples.
+//! stream subscribers connected, so that every family has samples. Prometheus's own `promtool`
+//! (installed by `scripts/install-peers`) lints that scrape and checks the config and rules.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use tests::{TestServer, Value};
 
@@ -52,6 +54,44 @@ fn family_of(name: &str, families: &BTreeMap<String, String>) -> Option<String> 
         let base = name.strip_suffix(suffix)?;
         (families.get(base).map(String::as_str) == Some("histogram")).then(|| base.to_owned())
     })
+}
+
+/// The `promtool` that `scripts/install-peers` built; panics if it is missing.
+fn promtool() -> PathBuf {
+    let path = tests::backends::peers_cache().join("go/bin/promtool");
+    assert!(
+        path.is_file(),
+        "promtool is missing at {}: run scripts/install-peers",
+        path.display()
+    );
+    path
+}
+
+/// Runs `promtool args…` with `stdin`, panicking with its output unless it succeeds.
+fn run_promtool(args: &[&str], dir: &Path, stdin: &str) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new(promtool())
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "promtool {args:?} failed:\n{text}");
+    text
 }
 
 #[tokio::test]

@@ -281,5 +281,8 @@ pub fn minio_bin() -> PathBuf {
 
 /// The pinned MinIO version (the Go module version compiled into the binary).
 pub fn minio_version() -> String {
-    crate::compat::go_module_version(&minio_bin(), "github.com/minio/minio")
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION
+        .get_or_init(|| crate::compat::go_module_version(&minio_bin(), "github.com/minio/minio"))
+        .clone()
 }

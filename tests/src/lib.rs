@@ -16,6 +16,7 @@ use rcgen::{CertificateParams, DnType, KeyPair, SanType};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 pub mod backends;
+pub mod compat;
 pub mod ledger;
 
 pub use reqwest::{Method, StatusCode};

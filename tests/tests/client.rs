@@ -11,6 +11,7 @@ use kes_client::client::{
     ApiError, CiphertextItem, Client, Credentials, Error, KeyAlgorithm, ServerTrust,
 };
 use kes_client::config::{KesAuth, KmsConfig};
+use tests::compat::{self, Cells, Op};
 use tests::{CertFiles, GoServer, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -38,9 +39,32 @@ fn policy(user: &ApiKey) -> String {
     )
 }
 
+/// The matrix cells [`every_call`] fills.
+const EVERY_CALL_CELLS: [Op; 12] = [
+    Op::ApiKeyAuth,
+    Op::Status,
+    Op::CreateKey,
+    Op::ImportKey,
+    Op::DescribeKey,
+    Op::ListKeys,
+    Op::GenerateDek,
+    Op::Decrypt,
+    Op::Encrypt,
+    Op::Hmac,
+    Op::DeleteKey,
+    Op::Identity,
+];
+
 /// Exercises every route through `admin` and `user`; `ours` enables the checks where the
 /// upstream server deliberately differs (bulk decrypt, log events, non-admin self-describe).
+/// The upstream server's results go to the compatibility matrix.
 async fn every_call(admin: &Client, user: &Client, admin_id: &str, user_id: &str, ours: bool) {
+    let peers = if ours {
+        vec![]
+    } else {
+        vec![compat::kes_server("")]
+    };
+    let mut cells = Cells::new(&peers, &EVERY_CALL_CELLS);
     let version = admin.version().await.unwrap();
     assert!(!version.version.is_empty());
     admin.ready().await.unwrap();
@@ -52,6 +76,7 @@ async fn every_call(admin: &Client, user: &Client, admin_id: &str, user_id: &str
             .any(|a| a.path == "/v1/key/create/" && a.timeout == Duration::from_secs(15)),
         "{apis:?}"
     );
+    cells.pass(Op::Status);
 
     // Keys.
     admin.create_key("k1").await.unwrap();
@@ -59,10 +84,12 @@ async fn every_call(admin: &Client, user: &Client, admin_id: &str, user_id: &str
         admin.create_key("k1").await.unwrap_err(),
         ApiError::KEY_EXISTS
     );
+    cells.pass(Op::CreateKey);
     admin
         .import_key("k2", &[7; 32], KeyAlgorithm::Aes256)
         .await
         .unwrap();
+    cells.pass(Op::ImportKey);
     let info = admin.describe_key("k1").await.unwrap();
     assert_eq!(
         (info.name.as_str(), info.created_by.as_str()),
@@ -73,11 +100,13 @@ async fn every_call(admin: &Client, user: &Client, admin_id: &str, user_id: &str
         admin.describe_key("k2").await.unwrap().algorithm,
         Some(KeyAlgorithm::Aes256)
     );
+    cells.pass(Op::DescribeKey);
     let mut all = admin.list_keys("").await.unwrap();
     all.sort();
     assert_eq!(all, ["k1", "k2"]);
     assert_eq!(admin.list_keys("*").await.unwrap().len(), 2);
     assert_eq!(admin.list_keys("k1").await.unwrap(), ["k1"]);
+    cells.pass(Op::ListKeys);
 
     let dek = admin.generate_key("k1", b"ctx").await.unwrap();
     assert_eq!(dek.plaintext.len(), 32);
@@ -91,10 +120,13 @@ async fn every_call(admin: &Client, user: &Client, admin_id: &str, user_id: &str
             .unwrap_err(),
         ApiError::DECRYPT
     );
+    cells.pass(Op::GenerateDek);
     let dek2 = user.generate_key("k2", b"").await.unwrap();
     let ct = user.encrypt("k2", b"hello", b"").await.unwrap();
     assert_eq!(ct.len(), 5 + 44);
     assert_eq!(&user.decrypt("k2", &ct, b"").await.unwrap()[..], b"hello");
+    cells.pass(Op::Encrypt);
+    cells.pass(Op::Decrypt);
     let items = [
         CiphertextItem {
             ciphertext: dek.ciphertext.clone(),
@@ -118,6 +150,7 @@ async fn every_call(admin: &Client, user: &Client, admin_id: &str, user_id: &str
     let mac = admin.hmac("k1", b"message").await.unwrap();
     assert_eq!(mac.len(), 32);
     assert_eq!(user.hmac("k1", b"message").await.unwrap(), mac);
+    cells.pass(Op::Hmac);
     assert_eq!(
         user.delete_key("k2").await.unwrap_err(),
         ApiError::NOT_ALLOWED
@@ -131,6 +164,7 @@ async fn every_call(admin: &Client, user: &Client, admin_id: &str, user_id: &str
         admin.generate_key("missing", b"").await.unwrap_err(),
         ApiError::KEY_NOT_FOUND
     );
+    cells.pass(Op::DeleteKey);
 
     // Policies and identities.
     let p = admin.describe_policy("app").await.unwrap();
@@ -170,6 +204,7 @@ async fn every_call(admin: &Client, user: &Client, admin_id: &str, user_id: &str
         );
         assert!(me.policy.allow.contains("/v1/status"));
     }
+    cells.pass(Op::Identity);
 
     // Log streams. The upstream server never writes to them, not even the response
     // headers (bug B1), so they are only opened on ours.
@@ -196,6 +231,7 @@ async fn every_call(admin: &Client, user: &Client, admin_id: &str, user_id: &str
         "{metrics:?}"
     );
     assert!(metrics.cpus > 0, "{metrics:?}");
+    cells.pass(Op::ApiKeyAuth);
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 
 use std::process::Stdio;
 
+use tests::compat::{self, Cells, Op};
 use tests::{CertFiles, Client, GoServer, TestServer, Value, go_kes, json};
 
 /// Runs the Go `kes` CLI with `env` and `args`; returns stdout, panicking with stderr on failure.
@@ -26,17 +27,35 @@ async fn go_cli(env: &[(&str, &str)], args: &[&str]) -> String {
     stdout
 }
 
-async fn cli_session(env: &[(&str, &str)], tag: &str) {
+/// The CLI's commands against our server, authenticated as `auth` says (a matrix cell).
+async fn cli_session(env: &[(&str, &str)], tag: &str, auth: Op) {
+    use Op::*;
+    let ops = [
+        auth,
+        CreateKey,
+        ListKeys,
+        DescribeKey,
+        GenerateDek,
+        Decrypt,
+        Encrypt,
+        Status,
+        Identity,
+        DeleteKey,
+    ];
+    let mut cells = Cells::new(&[compat::kes_cli(""), compat::kms_go("")], &ops);
     let key = format!("go-cli-{tag}");
     go_cli(env, &["key", "create", &key, "-k"]).await;
+    cells.pass(CreateKey);
     let ls = go_cli(env, &["key", "ls", "-k", "--json"]).await;
     assert!(ls.contains(&key), "{ls}");
     let ls = go_cli(env, &["ls", "-k"]).await;
     assert!(ls.contains(&key), "{ls}");
+    cells.pass(ListKeys);
 
     let info: Value =
         serde_json::from_str(&go_cli(env, &["key", "info", &key, "-k", "--json"]).await).unwrap();
     assert_eq!(info["name"], key, "{info}");
+    cells.pass(DescribeKey);
 
     let dek: Value = serde_json::from_str(&go_cli(env, &["key", "dek", &key, "-k"]).await).unwrap();
     let decrypted: Value = serde_json::from_str(
@@ -54,6 +73,7 @@ async fn cli_session(env: &[(&str, &str)], tag: &str) {
     )
     .unwrap();
     assert_eq!(decrypted["plaintext"], dek["plaintext"]);
+    cells.pass(GenerateDek);
 
     let enc: Value =
         serde_json::from_str(&go_cli(env, &["key", "encrypt", &key, "hello world", "-k"]).await)
@@ -73,15 +93,21 @@ async fn cli_session(env: &[(&str, &str)], tag: &str) {
     )
     .unwrap();
     assert_eq!(dec["plaintext"], "aGVsbG8gd29ybGQ=");
+    cells.pass(Encrypt);
+    cells.pass(Decrypt);
 
     let status = go_cli(env, &["status", "-k", "--json"]).await;
     assert!(status.contains("version"), "{status}");
+    cells.pass(Status);
     let identity = go_cli(env, &["identity", "info", "-k", "--json"]).await;
     assert!(!identity.is_empty());
+    cells.pass(Identity);
 
     go_cli(env, &["key", "rm", &key, "-k"]).await;
     let ls = go_cli(env, &["key", "ls", "-k", "--json"]).await;
     assert!(!ls.contains(&key), "{ls}");
+    cells.pass(DeleteKey);
+    cells.pass(auth);
 }
 
 #[tokio::test]
@@ -93,7 +119,7 @@ async fn go_cli_with_an_api_key() {
         ("KES_SERVER", url.as_str()),
         ("KES_API_KEY", api_key.as_str()),
     ];
-    cli_session(&env, "apikey").await;
+    cli_session(&env, "apikey", Op::ApiKeyAuth).await;
     let identity = go_cli(&env, &["identity", "info", "-k"]).await;
     assert!(
         identity.contains(&server.admin.identity().to_string()),
@@ -118,12 +144,16 @@ async fn go_cli_with_certificate_files() {
         ("KES_CLIENT_CERT", cert),
         ("KES_CLIENT_KEY", key),
     ];
-    cli_session(&env, "cert").await;
+    cli_session(&env, "cert", Op::CertAuth).await;
     server.stop().await;
 }
 
 #[tokio::test]
 async fn data_compatibility_with_the_go_server() {
+    let mut cells = Cells::new(
+        &[compat::kes_server("")],
+        &[Op::SharedKeystore, Op::SameErrors],
+    );
     let ours = TestServer::start("").await;
     let keystore = ours.keystore_dir();
     let go = GoServer::start(ours.dir.path(), &keystore, &ours.server_cert, &ours.admin).await;
@@ -222,6 +252,7 @@ async fn data_compatibility_with_the_go_server() {
         theirs.get("/v1/key/list/*").await.ok()["names"],
         mine.get("/v1/key/list/*").await.ok()["names"]
     );
+    cells.pass(Op::SharedKeystore);
     for (method, path, body) in [
         ("POST", "/v1/key/create/from-go", ""),
         ("GET", "/v1/key/describe/missing", ""),
@@ -244,6 +275,7 @@ async fn data_compatibility_with_the_go_server() {
             .unwrap();
         assert_eq!((a.status, a.json()), (b.status, b.json()), "{path}");
     }
+    cells.pass(Op::SameErrors);
     drop(go);
     ours.stop().await;
 }

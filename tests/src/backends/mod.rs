@@ -4,6 +4,7 @@
 //! never skips a backend. `scripts/install-peers` installs every backend used here.
 
 pub mod kv_stub;
+pub mod minio;
 pub mod moto;
 pub mod openbao;
 pub mod postgres;

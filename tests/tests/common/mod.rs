@@ -150,7 +150,9 @@ pub fn usage(pid: u32) -> Usage {
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
     };
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count() as u64;
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count() as u64;
     Usage {
         threads: field("Threads:"),
         rss_kib: field("VmRSS:"),
@@ -174,6 +176,10 @@ impl Rng {
                     .as_nanos() as u64
             });
         eprintln!("{var}={seed} (set it to repeat this run)");
+        Rng(seed)
+    }
+
+    pub fn from_seed(seed: u64) -> Rng {
         Rng(seed)
     }
 

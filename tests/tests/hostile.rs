@@ -77,6 +77,8 @@ enum Act {
     StalledBody,
     /// Opens an HTTP/2 connection (preface and SETTINGS), then sends nothing more.
     IdleH2,
+    /// Opens the error-log stream and waits past the idle timeout for events.
+    QuietLogStream,
 }
 
 /// Who connects to the `auth: on` server.
@@ -105,6 +107,8 @@ enum Outcome {
     Raw(Vec<u8>),
     /// The server closed the connection without an HTTP answer, after this long.
     Closed(Duration),
+    /// The connection was still open when the case stopped waiting.
+    StillOpen,
 }
 
 /// What a case expects.
@@ -126,6 +130,8 @@ enum Expect {
     Alert(u8),
     /// The connection is closed without any HTTP answer within this time.
     ClosedWithin(Duration),
+    /// The connection stays open.
+    StaysOpen,
 }
 
 struct Case {
@@ -521,6 +527,31 @@ async fn run(ctx: &Ctx, act: Act) -> Outcome {
             let (_, _) = read_all(&mut stream).await;
             Outcome::Closed(started.elapsed())
         }
+        Act::QuietLogStream => {
+            let mut stream = connect(ctx.addr, ctx.config(Who::Admin)).await.unwrap();
+            stream
+                .write_all(b"GET /v1/log/error HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                .await
+                .unwrap();
+            // The response head arrives at once; then nothing until an event.
+            let mut head = [0u8; 4096];
+            let n = stream.read(&mut head).await.unwrap();
+            assert!(head[..n].starts_with(b"HTTP/1.1 200"), "log stream refused");
+            // Events from other cases may arrive; the stream must stay open for 7 s in all,
+            // most of it quiet, longer than the 4 s idle timeout.
+            let mut more = [0u8; 4096];
+            let deadline = Instant::now() + Duration::from_secs(7);
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match tokio::time::timeout(left, stream.read(&mut more)).await {
+                    Err(_) => return Outcome::StillOpen,
+                    Ok(Ok(0)) | Ok(Err(_)) => {
+                        return Outcome::Closed(Duration::from_secs(7) - left);
+                    }
+                    Ok(Ok(_)) => {}
+                }
+            }
+        }
         Act::StalledBody => {
             let mut stream = connect(ctx.addr, ctx.config(Who::Admin)).await.unwrap();
             let body = br#"{"plaintext":"aGVsbG8="}"#;
@@ -587,6 +618,7 @@ fn check(expect: &Expect, outcome: &Outcome) -> Result<(), String> {
             }
             _ => fail(),
         },
+        (Expect::StaysOpen, _) if matches!(outcome, Outcome::StillOpen) => Ok(()),
         (Expect::ClosedWithin(limit), _) => match outcome {
             Outcome::Closed(after) if after <= limit => Ok(()),
             _ => fail(),
@@ -1195,6 +1227,11 @@ fn cases(ct: &str, replayed: &str) -> Vec<Case> {
             Expect::ClosedWithin(Duration::from_secs(8)),
         ),
         case(
+            "a quiet log stream outlives the idle timeout",
+            Act::QuietLogStream,
+            Expect::StaysOpen,
+        ),
+        case(
             "body stalls half-way",
             Act::StalledBody,
             err(503, "request timeout exceeded"),
@@ -1220,6 +1257,7 @@ fn is_slow(act: &Act) -> bool {
             | Act::IdleKeepAlive
             | Act::StalledBody
             | Act::IdleH2
+            | Act::QuietLogStream
     )
 }
 

@@ -61,8 +61,9 @@ enum Act {
     Http(Who, Vec<u8>),
     /// Like `Http` on the `auth: on` server.
     HttpVerified(VerifiedWho, Vec<u8>),
-    /// Sends a hand-made ClientHello offering only this legacy protocol version.
-    LegacyHello(u16),
+    /// Sends a hand-made ClientHello offering only this legacy protocol version, with or
+    /// without the `signature_algorithms` extension (OpenSSL's `-tls1` client sends none).
+    LegacyHello(u16, bool),
     /// Writes these bytes over plain TCP, no TLS.
     PlainTcp(Vec<u8>),
     /// Writes the request head one header every 250 ms and never finishes it.
@@ -390,7 +391,7 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
 }
 
 /// A TLS 1.0/1.1-only ClientHello (no `supported_versions` extension) as such clients send it.
-fn legacy_client_hello(version: u16) -> Vec<u8> {
+fn legacy_client_hello(version: u16, signature_algorithms: bool) -> Vec<u8> {
     let mut body = Vec::new();
     body.extend_from_slice(&version.to_be_bytes());
     body.extend_from_slice(&[0x42; 32]); // random
@@ -413,9 +414,11 @@ fn legacy_client_hello(version: u16) -> Vec<u8> {
     ext.extend_from_slice(host);
     // signature_algorithms (so that the version is the only thing wrong): ECDSA-SHA256,
     // RSA-PKCS1-SHA256, RSA-PKCS1-SHA1
-    ext.extend_from_slice(&[
-        0x00, 0x0d, 0x00, 0x08, 0x00, 0x06, 0x04, 0x03, 0x04, 0x01, 0x02, 0x01,
-    ]);
+    if signature_algorithms {
+        ext.extend_from_slice(&[
+            0x00, 0x0d, 0x00, 0x08, 0x00, 0x06, 0x04, 0x03, 0x04, 0x01, 0x02, 0x01,
+        ]);
+    }
     // supported_groups: x25519, secp256r1; ec_point_formats: uncompressed
     ext.extend_from_slice(&[0x00, 0x0a, 0x00, 0x06, 0x00, 0x04, 0x00, 0x1d, 0x00, 0x17]);
     ext.extend_from_slice(&[0x00, 0x0b, 0x00, 0x02, 0x01, 0x00]);
@@ -463,7 +466,9 @@ async fn run(ctx: &Ctx, act: Act) -> Outcome {
             )
             .await
         }
-        Act::LegacyHello(version) => raw_tcp(ctx.addr, &legacy_client_hello(version)).await,
+        Act::LegacyHello(version, sigalgs) => {
+            raw_tcp(ctx.addr, &legacy_client_hello(version, sigalgs)).await
+        }
         Act::PlainTcp(bytes) => raw_tcp(ctx.addr, &bytes).await,
         Act::IdleTcp => {
             let started = Instant::now();
@@ -1130,9 +1135,13 @@ fn cases(ct: &str, replayed: &str) -> Vec<Case> {
             Act::Http(Who::NoCert, req("GET", "/version", b"")),
             Expect::Refused,
         ),
-        case("TLS 1.0 ClientHello", Act::LegacyHello(0x0301), Expect::Alert(70)),
-        case("TLS 1.1 ClientHello", Act::LegacyHello(0x0302), Expect::Alert(70)),
-        case("SSL 3.0 ClientHello", Act::LegacyHello(0x0300), Expect::Alert(70)),
+        // protocol_version (70) when only the version is wrong; handshake_failure (40) for
+        // the hello OpenSSL's `s_client -tls1`/`-tls1_1` sends (no signature_algorithms).
+        case("TLS 1.0 ClientHello", Act::LegacyHello(0x0301, true), Expect::Alert(70)),
+        case("TLS 1.1 ClientHello", Act::LegacyHello(0x0302, true), Expect::Alert(70)),
+        case("SSL 3.0 ClientHello", Act::LegacyHello(0x0300, true), Expect::Alert(70)),
+        case("OpenSSL-style TLS 1.0 ClientHello", Act::LegacyHello(0x0301, false), Expect::Alert(40)),
+        case("OpenSSL-style TLS 1.1 ClientHello", Act::LegacyHello(0x0302, false), Expect::Alert(40)),
         case(
             "plain HTTP on the TLS port",
             Act::PlainTcp(b"GET /v1/status HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec()),

@@ -174,6 +174,7 @@ async fn crash_rounds(
         .and_then(|v| v.parse().ok())
         .unwrap_or(4);
     let mut rng = Rng::from_env("KES_CRASH_SEED");
+    eprintln!("{backend}: KES_CRASH_SEED={}", rng.seed);
     let mut kes = KesProcess::start(dir, keystore, "").await;
     let mut all: BTreeMap<String, KeyFacts> = BTreeMap::new();
     let started = Instant::now();

@@ -162,7 +162,11 @@ pub fn usage(pid: u32) -> Usage {
 
 /// SplitMix64: a tiny deterministic RNG, seeded from `$var` or the clock (the seed is printed
 /// so a failing run can be repeated).
-pub struct Rng(u64);
+pub struct Rng {
+    state: u64,
+    /// The seed this generator started from.
+    pub seed: u64,
+}
 
 impl Rng {
     pub fn from_env(var: &str) -> Rng {
@@ -176,16 +180,16 @@ impl Rng {
                     .as_nanos() as u64
             });
         eprintln!("{var}={seed} (set it to repeat this run)");
-        Rng(seed)
+        Rng::from_seed(seed)
     }
 
     pub fn from_seed(seed: u64) -> Rng {
-        Rng(seed)
+        Rng { state: seed, seed }
     }
 
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)

@@ -268,3 +268,39 @@ fn connection_service(
 pub async fn bind(addr: std::net::SocketAddr) -> io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_timer_waits_for_requests_in_flight() {
+        let limit = Duration::from_secs(90);
+        let activity = Activity::default();
+        let start = tokio::time::Instant::now();
+        activity.idle_for(limit).await;
+        assert_eq!(
+            start.elapsed(),
+            limit,
+            "an unused connection is idle from its start"
+        );
+
+        let activity = Activity::default();
+        let request = activity.begin();
+        let idle = tokio::spawn({
+            let activity = activity.clone();
+            async move { activity.idle_for(limit).await }
+        });
+        // A request (or a log stream) in flight for longer than the limit keeps it open.
+        tokio::time::sleep(limit * 3).await;
+        assert!(!idle.is_finished());
+        let ended = tokio::time::Instant::now();
+        drop(request);
+        idle.await.unwrap();
+        assert!(
+            ended.elapsed() >= limit,
+            "idle counts from the last request's end"
+        );
+        assert!(ended.elapsed() < limit * 2);
+    }
+}

@@ -61,6 +61,9 @@ enum Act {
     Http(Who, Vec<u8>),
     /// Like `Http` on the `auth: on` server.
     HttpVerified(VerifiedWho, Vec<u8>),
+    /// Like `Http` without a client certificate, on a server where `skip_auth` on
+    /// `/v1/status` makes certificates optional.
+    HttpOptionalNoCert(Vec<u8>),
     /// Sends a hand-made ClientHello offering only this legacy protocol version, with or
     /// without the `signature_algorithms` extension (OpenSSL's `-tls1` client sends none).
     LegacyHello(u16, bool),
@@ -256,6 +259,8 @@ fn corrupt_signature(der: &CertificateDer<'static>) -> CertificateDer<'static> {
 struct Ctx {
     addr: SocketAddr,
     verified_addr: SocketAddr,
+    optional_addr: SocketAddr,
+    optional_no_cert: Arc<rustls::ClientConfig>,
     tls: BTreeMap<&'static str, Arc<rustls::ClientConfig>>,
     verified: BTreeMap<&'static str, Arc<rustls::ClientConfig>>,
 }
@@ -465,6 +470,9 @@ async fn run(ctx: &Ctx, act: Act) -> Outcome {
                 bytes,
             )
             .await
+        }
+        Act::HttpOptionalNoCert(bytes) => {
+            exchange(ctx.optional_addr, Arc::clone(&ctx.optional_no_cert), bytes).await
         }
         Act::LegacyHello(version, sigalgs) => {
             raw_tcp(ctx.addr, &legacy_client_hello(version, sigalgs)).await
@@ -1186,6 +1194,21 @@ fn cases(ct: &str, replayed: &str) -> Vec<Case> {
             Expect::OkWith("name"),
         ),
         case(
+            "optional certificates: none sent, skip_auth route",
+            Act::HttpOptionalNoCert(req("GET", "/v1/status", b"")),
+            Expect::OkWith("version"),
+        ),
+        case(
+            "optional certificates: none sent, policy route",
+            Act::HttpOptionalNoCert(req("GET", "/v1/key/describe/kept", b"")),
+            err(400, "tls: client certificate is required"),
+        ),
+        case(
+            "optional certificates: none sent, self-describe",
+            Act::HttpOptionalNoCert(req("GET", "/v1/identity/self/describe", b"")),
+            err(404, "identity does not exist"),
+        ),
+        case(
             "auth on: CA-issued certificate",
             Act::HttpVerified(VerifiedWho::Issued, req("GET", "/v1/key/list/", b"")),
             Expect::OkWith("names"),
@@ -1312,6 +1335,9 @@ async fn hostile_input_suite() {
     )
     .await;
 
+    // A third server where `skip_auth` makes the client certificate optional.
+    let optional = TestServer::start("api:\n  /v1/status:\n    skip_auth: true\n").await;
+
     let admin_cert = server.admin.certificate().unwrap();
     let stranger = ApiKey::generate().unwrap().certificate().unwrap();
     let other = ApiKey::generate().unwrap().certificate().unwrap();
@@ -1402,6 +1428,8 @@ async fn hostile_input_suite() {
     let ctx = Arc::new(Ctx {
         addr: server.addr,
         verified_addr: verified.addr,
+        optional_addr: optional.addr,
+        optional_no_cert: Arc::new(tls_config(None, Some(&optional.server_cert.cert_der))),
         tls,
         verified: verified_tls,
     });
@@ -1469,5 +1497,6 @@ async fn hostile_input_suite() {
         "c2VjcmV0"
     );
     verified.stop().await;
+    optional.stop().await;
     server.stop().await;
 }

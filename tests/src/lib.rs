@@ -146,6 +146,16 @@ impl TestServer {
         Self::launch(dir, "", keystore, extra).await
     }
 
+    /// Like [`TestServer::start`], serving with connection `limits` (e.g. a short idle timeout).
+    pub async fn start_with_limits(extra: &str, limits: kes_server::serve::Limits) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let keystore = format!(
+            "keystore:\n  fs:\n    path: {}\n",
+            dir.path().join("keys").display()
+        );
+        Self::launch_with(dir, "", &keystore, extra, limits).await
+    }
+
     /// Writes `config.yml` in `dir` (generated server certificate, fresh admin API key, then
     /// `tls_extra` inside `tls:`, the `keystore` section and `extra`) and serves it on port 0.
     async fn launch(
@@ -153,6 +163,17 @@ impl TestServer {
         tls_extra: &str,
         keystore: &str,
         extra: &str,
+    ) -> TestServer {
+        let limits = kes_server::serve::Limits::default();
+        Self::launch_with(dir, tls_extra, keystore, extra, limits).await
+    }
+
+    async fn launch_with(
+        dir: tempfile::TempDir,
+        tls_extra: &str,
+        keystore: &str,
+        extra: &str,
+        limits: kes_server::serve::Limits,
     ) -> TestServer {
         let server_cert = CertFiles::generate(dir.path(), "server", "localhost");
         let admin = ApiKey::generate().unwrap();
@@ -171,9 +192,16 @@ impl TestServer {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = Arc::clone(&prepared.server);
         let task = tokio::spawn(async move {
-            kes_server::serve::serve(listener, prepared.tls, prepared.server, async {
+            let shutdown = async {
                 let _ = rx.await;
-            })
+            };
+            kes_server::serve::serve_with(
+                listener,
+                prepared.tls,
+                prepared.server,
+                shutdown,
+                limits,
+            )
             .await
             .unwrap();
         });

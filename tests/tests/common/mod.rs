@@ -127,8 +127,11 @@ impl KesProcess {
 }
 
 impl Drop for KesProcess {
+    /// Kills the server and copies its log into the test output, where `scripts/test` scans
+    /// every log for the secrets the tests used.
     fn drop(&mut self) {
         self.kill9();
+        eprint!("{}", self.log_text());
     }
 }
 

@@ -228,7 +228,11 @@ pub async fn prepare(target: &Target) -> Result<Payloads, BoxError> {
         .await?;
     // 400/409 with "already exists" are both fine.
     if !status.is_success() && !String::from_utf8_lossy(&body).contains("already exists") {
-        return Err(format!("creating key '{key}': {status} {}", String::from_utf8_lossy(&body)).into());
+        return Err(format!(
+            "creating key '{key}': {status} {}",
+            String::from_utf8_lossy(&body)
+        )
+        .into());
     }
     let context = STANDARD.encode(CONTEXT);
     let generate = Bytes::from(format!("{{\"context\":\"{context}\"}}"));
@@ -506,7 +510,11 @@ impl Worker {
                 let name = format!("{key}-tmp-{}-{n}", self.index);
                 let (status, body) = self
                     .conn
-                    .send(Method::POST, &format!("/v1/key/create/{name}"), Bytes::new())
+                    .send(
+                        Method::POST,
+                        &format!("/v1/key/create/{name}"),
+                        Bytes::new(),
+                    )
                     .await?;
                 if !status.is_success() {
                     return Err(failure("create", status, &body));

@@ -12,7 +12,9 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
     let ticks = clock_ticks();
-    Some(Duration::from_secs_f64((utime + stime) as f64 / ticks as f64))
+    Some(Duration::from_secs_f64(
+        (utime + stime) as f64 / ticks as f64,
+    ))
 }
 
 /// The clock ticks per second `/proc/<pid>/stat` counts in (`getconf CLK_TCK`, 100 on Linux).

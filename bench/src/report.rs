@@ -89,7 +89,12 @@ fn session(results: &Results, which: Which, pair: usize) -> Option<&Session> {
 }
 
 fn pairs(results: &Results) -> usize {
-    results.sessions.iter().map(|s| s.pair + 1).max().unwrap_or(0)
+    results
+        .sessions
+        .iter()
+        .map(|s| s.pair + 1)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Per-pair values of `value` for both servers.
@@ -256,7 +261,8 @@ pub fn markdown(results: &Results, before: Option<&Results>, chart: &str) -> Str
     }
     let _ = writeln!(
         md,
-        "\nLatency percentiles per load (medians over the pairs, µs):\n\n| load | server | p50 | p90 | p99 | p99.9 |\n|---|---|---:|---:|---:|---:|"
+        "\nPer load (medians over the pairs; latencies in µs; CPU in µs per operation, of the server and of \
+         the load tool, which shares the cores):\n\n| load | server | p50 | p90 | p99 | p99.9 | server CPU/op | load tool CPU/op |\n|---|---|---:|---:|---:|---:|---:|---:|"
     );
     if let Some(first) = results.sessions.first() {
         for load in &first.loads {
@@ -277,7 +283,7 @@ pub fn markdown(results: &Results, before: Option<&Results>, chart: &str) -> Str
                 };
                 let _ = writeln!(
                     md,
-                    "| {} ×{} | {} | {:.0} | {:.0} | {:.0} | {:.0} |",
+                    "| {} ×{} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} |",
                     load.op,
                     load.connections,
                     format!("{which:?}").to_lowercase(),
@@ -285,6 +291,8 @@ pub fn markdown(results: &Results, before: Option<&Results>, chart: &str) -> Str
                     pick(|l| l.p90_us),
                     pick(|l| l.p99_us),
                     pick(|l| l.p999_us),
+                    pick(|l| l.cpu_s_per_1000 * 1000.0),
+                    pick(|l| l.client_cpu_s_per_1000 * 1000.0),
                 );
             }
         }
@@ -369,7 +377,7 @@ pub fn chart(results: &Results, path: &Path) -> Result<(), BoxError> {
         .map(|f| f.ratio().2)
         .filter(|x| x.is_finite())
         .fold(2.2_f64, f64::max)
-        * 1.1;
+        * 1.3;
     let height = 120 + 34 * n as u32;
     let root = BitMapBackend::new(path, (1100, height)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -382,26 +390,24 @@ pub fn chart(results: &Results, path: &Path) -> Result<(), BoxError> {
         .x_label_area_size(36)
         .y_label_area_size(330)
         .build_cartesian_2d(0.0..max, 0.0..n as f64)?;
-    let labels: Vec<String> = figs.iter().map(|f| f.name.clone()).collect();
     chart
         .configure_mesh()
         .disable_y_mesh()
-        .y_labels(n)
-        .y_label_formatter(&|y| {
-            let i = n as f64 - 0.5 - y;
-            let i = i.round();
-            if (0.0..n as f64).contains(&i) {
-                labels[i as usize].clone()
-            } else {
-                String::new()
-            }
-        })
+        .disable_x_mesh()
+        .y_labels(0)
+        .x_labels(12)
         .x_desc("ratio ours/upstream")
         .label_style(("sans-serif", 14))
         .draw()?;
     for (i, f) in figs.iter().enumerate() {
         let y = n as f64 - 1.0 - i as f64;
         let (med, lo, hi) = f.ratio();
+        let (px, py) = chart.backend_coord(&(0.0, y + 0.5));
+        root.draw(&Text::new(
+            f.name.clone(),
+            (px - 320, py - 8),
+            ("sans-serif", 14),
+        ))?;
         let color = match f.met() {
             Some(true) => RGBColor(46, 139, 87),
             Some(false) => RGBColor(205, 92, 92),

@@ -96,10 +96,11 @@ pub async fn serve(
                 }
                 Err(_) => return,
             };
-            let peer = Peer {
+            // Shared by every request on the connection: tagging a request is a reference count.
+            let peer = Arc::new(Peer {
                 addr,
                 identity: PeerIdentity::from_chain(tls.get_ref().1.peer_certificates()),
-            };
+            });
             let service = TowerToHyperService::new(connection_service(app, peer));
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
             // Connection errors (resets, timeouts) end only this connection.
@@ -114,11 +115,11 @@ pub async fn serve(
     Ok(())
 }
 
-/// Routes one connection's requests, tagging each with the connection's [`Peer`] and
+/// Routes one connection's requests, tagging each with the connection's `Arc<Peer>` and
 /// redirecting non-canonical paths before routing, as Go's mux does.
 fn connection_service(
     app: Router,
-    peer: Peer,
+    peer: Arc<Peer>,
 ) -> impl tower::Service<
     http::Request<hyper::body::Incoming>,
     Response = axum::response::Response,
@@ -127,7 +128,7 @@ fn connection_service(
 > + Clone {
     tower::service_fn(move |req: http::Request<hyper::body::Incoming>| {
         let app = app.clone();
-        let peer = peer.clone();
+        let peer = Arc::clone(&peer);
         async move {
             // The raw path is cleaned, so an escaped slash stays inside a name.
             if let Some(clean) = canonical_path(req.uri().path()) {

@@ -53,7 +53,9 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let results = if args.report_only {
         read(&results_path).ok_or("bench/results.json is missing or unreadable")?
     } else {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default();
         let upstream = args
             .upstream
             .clone()
@@ -102,7 +104,10 @@ async fn run(args: Args) -> Result<(), BoxError> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("kes-bench: {err}");

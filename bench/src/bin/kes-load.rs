@@ -55,7 +55,9 @@ struct Args {
     json: bool,
 }
 
-fn identity(args: &Args) -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), load::BoxError> {
+fn identity(
+    args: &Args,
+) -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), load::BoxError> {
     if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
         let cert = CertificateDer::from_pem_file(cert)?;
         let key = PrivateKeyDer::from_pem_file(key)?;
@@ -102,7 +104,10 @@ async fn run(args: Args) -> Result<(), load::BoxError> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("kes-load: {err}");

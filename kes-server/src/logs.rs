@@ -120,6 +120,12 @@ impl Logs {
         }
     }
 
+    /// Whether [`Logs::audit`] does anything; when it does not, the request pipeline skips
+    /// building the [`RequestInfo`] (two allocations per request).
+    pub fn audits(&self) -> bool {
+        self.audit_level.is_enabled(Level::INFO)
+    }
+
     /// Records a finished request: every request goes to the audit stream; successful key
     /// create, import and delete also go to stdout as text, as in the reference.
     pub fn audit(&self, event: AuditEvent<'_>) {

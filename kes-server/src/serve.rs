@@ -127,10 +127,11 @@ pub async fn serve_with(
                 }
                 Err(_) => return,
             };
-            let peer = Peer {
+            // Shared by every request on the connection: tagging a request is a reference count.
+            let peer = Arc::new(Peer {
                 addr,
                 identity: PeerIdentity::from_chain(tls.get_ref().1.peer_certificates()),
-            };
+            });
             // hyper's header timeout starts only once the HTTP version is known, and the
             // version detection waits for the first bytes without a bound: a client that
             // completes the handshake and then sends nothing would hold the connection forever.
@@ -229,11 +230,11 @@ impl hyper::body::Body for Tracked {
     }
 }
 
-/// Routes one connection's requests, tagging each with the connection's [`Peer`] and
+/// Routes one connection's requests, tagging each with the connection's `Arc<Peer>` and
 /// redirecting non-canonical paths before routing, as Go's mux does.
 fn connection_service(
     app: Router,
-    peer: Peer,
+    peer: Arc<Peer>,
     activity: Activity,
 ) -> impl tower::Service<
     http::Request<hyper::body::Incoming>,
@@ -243,7 +244,7 @@ fn connection_service(
 > + Clone {
     tower::service_fn(move |req: http::Request<hyper::body::Incoming>| {
         let app = app.clone();
-        let peer = peer.clone();
+        let peer = Arc::clone(&peer);
         let in_flight = activity.begin();
         async move {
             // The raw path is cleaned, so an escaped slash stays inside a name.

@@ -46,18 +46,23 @@ pub(crate) struct EncryptCore {
     done: bool,
 }
 
+/// The package sealer of a new stream: `options`' nonce or a random one.
+pub(crate) fn sealer(key: &[u8; 32], options: &SealOptions) -> Result<Sealer, DareError> {
+    let nonce = match options.nonce {
+        Some(nonce) => nonce,
+        None => {
+            let mut nonce = [0u8; 12];
+            aws_lc_rs::rand::fill(&mut nonce).map_err(|_| DareError::Random)?;
+            nonce
+        }
+    };
+    Sealer::new(key, options.cipher, nonce, options.sequence_number)
+}
+
 impl EncryptCore {
     pub(crate) fn new(key: &[u8; 32], options: &SealOptions) -> Result<Self, DareError> {
-        let nonce = match options.nonce {
-            Some(nonce) => nonce,
-            None => {
-                let mut nonce = [0u8; 12];
-                aws_lc_rs::rand::fill(&mut nonce).map_err(|_| DareError::Random)?;
-                nonce
-            }
-        };
         Ok(Self {
-            sealer: Sealer::new(key, options.cipher, nonce, options.sequence_number)?,
+            sealer: sealer(key, options)?,
             buf: vec![0u8; MAX_PACKAGE_SIZE],
             filled: 0,
             eof: false,

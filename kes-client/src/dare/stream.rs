@@ -2,6 +2,8 @@
 
 use std::io::{self, Read};
 
+use zeroize::Zeroize as _;
+
 use super::DareError;
 use super::decrypt::{DecryptCore, DecryptOptions};
 use super::encrypt::{EncryptCore, SealOptions};
@@ -73,17 +75,29 @@ fn transform_slice<T: Transform>(
     mut input: &[u8],
     capacity: usize,
 ) -> Result<Vec<u8>, DareError> {
+    // Output goes straight from the core's buffer into `output` and input straight from the
+    // slice into the core: one copy each way, no bounce buffer.
     let mut output = Vec::with_capacity(capacity);
-    let mut failed = None;
-    let mut chunk = vec![0u8; super::MAX_PACKAGE_SIZE];
     loop {
-        let fill = |buf: &mut [u8]| input.read(buf);
-        match drive(core, &mut failed, &mut chunk, fill) {
-            Ok(0) => return Ok(output),
-            Ok(n) => output.extend_from_slice(&chunk[..n]),
-            Err(Failure::Dare(err)) => return Err(err),
-            // Reading from a slice cannot fail.
-            Err(Failure::Io(_)) => return Err(DareError::UnexpectedEof),
+        let out = core.pending_output();
+        if !out.is_empty() {
+            output.extend_from_slice(out);
+            let n = out.len();
+            core.consume(n);
+            continue;
+        }
+        if core.is_done() {
+            return Ok(output);
+        }
+        if core.needs_input() {
+            let space = core.input_space();
+            // An empty read is the end of the input, as `Read` reports it.
+            let n = space.len().min(input.len());
+            space[..n].copy_from_slice(&input[..n]);
+            input = &input[n..];
+            core.advance(n);
+        } else {
+            core.process()?;
         }
     }
 }
@@ -94,9 +108,23 @@ pub fn encrypt_to_vec(
     plaintext: &[u8],
     options: &SealOptions,
 ) -> Result<Vec<u8>, DareError> {
-    let mut core = EncryptCore::new(key, options)?;
+    // The whole plaintext is at hand: each package is copied once into the output and sealed
+    // there, in place. The packages are those `EncryptReader` produces.
     let size = super::encrypted_size(plaintext.len() as u64)?;
-    transform_slice(&mut core, plaintext, usize::try_from(size).unwrap_or(0))
+    let mut sealer = super::encrypt::sealer(key, options)?;
+    let mut output = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    let packages = plaintext.len().div_ceil(super::MAX_PAYLOAD_SIZE);
+    for (i, payload) in plaintext.chunks(super::MAX_PAYLOAD_SIZE).enumerate() {
+        let start = output.len();
+        output.resize(start + super::HEADER_SIZE, 0);
+        output.extend_from_slice(payload);
+        output.resize(output.len() + super::TAG_SIZE, 0);
+        if let Err(err) = sealer.seal(&mut output[start..], i + 1 == packages) {
+            output.zeroize();
+            return Err(err);
+        }
+    }
+    Ok(output)
 }
 
 /// Decrypts a whole DARE 2.0 or 1.0 stream held in memory; an empty input is an empty

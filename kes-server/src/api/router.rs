@@ -20,7 +20,7 @@ use crate::tls::{Peer, PeerIdentity};
 /// The list routes that answer their slash-less root directly instead of redirecting.
 const LIST_ROOTS: [&str; 3] = ["/v1/key/list", "/v1/policy/list", "/v1/identity/list"];
 
-/// The router for the route table. Requests must carry a [`Peer`] extension. Each request reads
+/// The router for the route table. Requests must carry an `Arc<Peer>` extension. Each request reads
 /// its route's timeout and authentication from `server`'s current settings, so a reload of the
 /// `api:` overrides applies without rebuilding the router.
 pub fn router(server: Arc<Server>) -> Router {
@@ -101,7 +101,8 @@ async fn dispatch(spec: &RouteSpec, server: Arc<Server>, req: http::Request<Body
     // One snapshot per request: a concurrent reload applies to the next request.
     let settings = server.settings();
     let route = settings.route(spec);
-    let peer = req.extensions().get::<Peer>().cloned();
+    let peer = req.extensions().get::<Arc<Peer>>().cloned();
+    let peer = peer.as_deref();
     let Some(path) = percent_decode(req.uri().path()) else {
         return (
             StatusCode::BAD_REQUEST,
@@ -109,11 +110,13 @@ async fn dispatch(spec: &RouteSpec, server: Arc<Server>, req: http::Request<Body
         )
             .into_response();
     };
-    let info = RequestInfo {
-        method: req.method().clone(),
+    let method = req.method().clone();
+    // Built only for the error and audit logs, so a quiet request allocates nothing for it.
+    let info = || RequestInfo {
+        method: method.clone(),
         path: path.clone(),
-        ip: peer.as_ref().map(|p| p.addr.ip()),
-        identity: match peer.as_ref().map(|p| &p.identity) {
+        ip: peer.map(|p| p.addr.ip()),
+        identity: match peer.map(|p| &p.identity) {
             Some(PeerIdentity::Certificate(id)) => Some(id.clone()),
             _ => None,
         },
@@ -122,7 +125,7 @@ async fn dispatch(spec: &RouteSpec, server: Arc<Server>, req: http::Request<Body
     let _active = route.spec.metered.then(|| server.metrics().begin());
     let mut authenticated = false;
     let work = async {
-        let identity = authenticate(&route, &settings.policies, peer.as_ref(), &path)?;
+        let identity = authenticate(&route, &settings.policies, peer, &path)?;
         authenticated = true;
         let resource = if route.spec.is_prefix() {
             path.get(route.spec.path.len()..)
@@ -157,7 +160,7 @@ async fn dispatch(spec: &RouteSpec, server: Arc<Server>, req: http::Request<Body
     let response = match result {
         Ok(response) => response,
         Err(err) => {
-            log_error(&server, &err, &info);
+            log_error(&server, &err, &info());
             err.into_response()
         }
     };
@@ -165,11 +168,13 @@ async fn dispatch(spec: &RouteSpec, server: Arc<Server>, req: http::Request<Body
     if route.spec.metered && authenticated {
         server.metrics().observe(response.status(), latency);
     }
-    server.logs().audit(AuditEvent {
-        request: &info,
-        status: response.status(),
-        latency,
-    });
+    if server.logs().audits() {
+        server.logs().audit(AuditEvent {
+            request: &info(),
+            status: response.status(),
+            latency,
+        });
+    }
     response
 }
 

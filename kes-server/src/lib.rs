@@ -30,3 +30,7 @@ pub mod state;
 mod sysinfo;
 mod timefmt;
 mod tls;
+
+/// What the router needs to know about a request's connection (an extension on every request):
+/// public so that the router can be driven without a TLS listener (the `api_request` fuzz target).
+pub use tls::{Peer, PeerIdentity};

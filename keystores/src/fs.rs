@@ -263,6 +263,21 @@ mod tests {
         assert_eq!(names, ["my-key"], "no temporary file may remain");
     }
 
+    #[test]
+    fn created_directory_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data").join("keys");
+        FsKeyStore::open(&path).unwrap();
+        for dir in [path.parent().unwrap(), &path] {
+            assert_eq!(
+                fs::metadata(dir).unwrap().permissions().mode() & 0o777,
+                0o700,
+                "{}",
+                dir.display()
+            );
+        }
+    }
+
     #[tokio::test]
     async fn reads_files_written_by_others() {
         let dir = tempfile::tempdir().unwrap();

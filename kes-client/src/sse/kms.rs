@@ -14,8 +14,9 @@ use super::context::Context;
 /// The future returned by [`KeyManager`] methods.
 pub type KmsFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, KmsError>> + Send + 'a>>;
 
-/// A data encryption key from the KMS: a plaintext and an opaque ciphertext.
-#[derive(Clone, PartialEq, Eq)]
+/// A data encryption key from the KMS: a plaintext and an opaque ciphertext. The plaintext is
+/// zeroized on drop, redacted in `Debug` and compared in constant time.
+#[derive(Clone)]
 pub struct Dek {
     /// The name of the master key the DEK was generated with (the requested
     /// name after default substitution).
@@ -27,6 +28,20 @@ pub struct Dek {
     /// The ciphertext exactly as returned by the KMS.
     pub ciphertext: Vec<u8>,
 }
+
+impl PartialEq for Dek {
+    fn eq(&self, other: &Self) -> bool {
+        let plaintext_eq =
+            aws_lc_rs::constant_time::verify_slices_are_equal(&self.plaintext, &other.plaintext)
+                .is_ok();
+        plaintext_eq
+            && self.key_id == other.key_id
+            && self.version == other.version
+            && self.ciphertext == other.ciphertext
+    }
+}
+
+impl Eq for Dek {}
 
 impl fmt::Debug for Dek {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -239,6 +254,22 @@ mod tests {
             .decode(cases[1]["key"]["Ciphertext_b64"].as_str().unwrap())
             .unwrap();
         assert_eq!(ct, decoded.as_bytes());
+    }
+
+    #[test]
+    fn dek_equality_covers_every_field() {
+        let dek = |id: &str, pt: &[u8], ct: &[u8]| Dek {
+            key_id: id.to_owned(),
+            version: 0,
+            plaintext: Zeroizing::new(pt.to_vec()),
+            ciphertext: ct.to_vec(),
+        };
+        let a = dek("k", &[1; 32], b"ct");
+        assert_eq!(a, dek("k", &[1; 32], b"ct"));
+        assert_ne!(a, dek("k", &[2; 32], b"ct"));
+        assert_ne!(a, dek("k", &[1; 31], b"ct"));
+        assert_ne!(a, dek("j", &[1; 32], b"ct"));
+        assert_ne!(a, dek("k", &[1; 32], b"cu"));
     }
 
     #[test]

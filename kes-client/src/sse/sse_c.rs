@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use aws_lc_rs::constant_time::verify_slices_are_equal;
 use md5::{Digest as _, Md5};
 use zeroize::Zeroizing;
 
@@ -14,9 +15,18 @@ use super::metadata::{Metadata, parse_ssec_metadata, write_ssec_metadata};
 use super::object_key::{ObjectKey, SealAlgorithm, SseKind};
 use super::primitives::b64_decode;
 
-/// A 32-byte SSE-C client key. Zeroized on drop, redacted in `Debug`.
-#[derive(Clone, PartialEq, Eq)]
+/// A 32-byte SSE-C client key. Zeroized on drop, redacted in `Debug`, compared in constant time.
+#[derive(Clone)]
 pub struct ClientKey(Zeroizing<[u8; 32]>);
+
+/// Constant time: how long a comparison takes says nothing about where two keys differ.
+impl PartialEq for ClientKey {
+    fn eq(&self, other: &Self) -> bool {
+        verify_slices_are_equal(&self.0[..], &other.0[..]).is_ok()
+    }
+}
+
+impl Eq for ClientKey {}
 
 impl fmt::Debug for ClientKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -91,7 +101,8 @@ fn parse(h: &(impl HeaderSource + ?Sized), names: [&str; 3]) -> Result<ClientKey
         .map_err(|_| SseRequestError::InvalidCustomerKey)?;
     let key = ClientKey::from_bytes(key);
     let md5 = b64_decode(b64_md5).map_err(|_| SseRequestError::CustomerKeyMd5Mismatch)?;
-    if Md5::digest(key.as_bytes()).as_slice() != md5.as_slice() {
+    // The digest of a secret key: compared in constant time.
+    if verify_slices_are_equal(Md5::digest(key.as_bytes()).as_slice(), &md5).is_err() {
         return Err(SseRequestError::CustomerKeyMd5Mismatch);
     }
     Ok(key)
@@ -220,6 +231,16 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn client_keys_compare_by_value() {
+        let key = |b: u8| ClientKey::from_bytes([b; 32]);
+        assert_eq!(key(7), key(7));
+        assert_ne!(key(7), key(8));
+        let mut last = [7; 32];
+        last[31] = 8;
+        assert_ne!(key(7), ClientKey::from_bytes(last));
     }
 
     #[test]

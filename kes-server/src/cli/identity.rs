@@ -464,7 +464,13 @@ fn write_certificate(
     let key_pem = if args.encrypt {
         let password = super::password::read("Enter password for private key:")?;
         let confirm = super::password::read("Confirm password for private key:")?;
-        if password != confirm {
+        // Secrets are compared in constant time, even two typed at the same terminal.
+        if aws_lc_rs::constant_time::verify_slices_are_equal(
+            password.as_bytes(),
+            confirm.as_bytes(),
+        )
+        .is_err()
+        {
             return Err("passwords don't match".to_owned());
         }
         zeroize::Zeroizing::new(

@@ -86,10 +86,11 @@ impl Harness {
         } else {
             Identity::from_spki_der(b"nobody")
         };
-        req.extensions_mut().insert(Peer {
+        // The server tags each request with its connection's shared `Arc<Peer>`.
+        req.extensions_mut().insert(Arc::new(Peer {
             addr: SocketAddr::from(([127, 0, 0, 1], 40000)),
             identity: PeerIdentity::Certificate(identity),
-        });
+        }));
         self.runtime.block_on(async {
             let response = self.router.clone().oneshot(req).await.expect("infallible");
             let status = response.status();

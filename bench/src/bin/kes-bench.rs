@@ -103,22 +103,5 @@ async fn run(args: Args) -> Result<(), BoxError> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("kes-bench: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("kes-bench: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    kes_bench::main_with("kes-bench", run(Args::parse()))
 }

@@ -68,6 +68,16 @@ for cat in ["dare_v2_golden", "dare_v2_invalid", "dare_v1_golden", "dare_v1_inva
     for p in minio["from_tests"][cat]["packages"]:
         put("dare_decrypt", bytes([0]) + struct.pack("<I", p.get("sequence_number", 0)) + bytes.fromhex(p["package_hex"]))
 
+# dare_tamper: flags ‖ sequence number (LE) ‖ size (KiB) ‖ read size ‖ edits ‖ plaintext seed. The
+# seed text is the golden DARE key (any bytes do); one stream per edit kind, 1 to 4 packages long.
+text = bytes.fromhex(minio["from_tests"]["dare_v2_golden"]["key_hex"])
+for size in [0, 70, 140, 199]:
+    put("dare_tamper", bytes([0, 0, 0, 0, 0, size, 3]) + text)
+    for op in range(8):
+        for flags in [1 << 2, (1 << 2) | 1]:
+            put("dare_tamper", bytes([flags, 0, 0, 0, 0, size, 5, op, 9, 1, 0x40]) + text)
+put("dare_tamper", bytes([(2 << 2) | 0x40 | 0x02, 0, 7, 9, 0, 140, 1, 2, 1, 0, 0, 4, 0, 0, 0]) + text)
+
 # sse_metadata: the metadata maps of the parse tests and of the derived objects.
 for cat in ["sse_s3_parse_metadata", "sse_c_parse_metadata"]:
     for c in minio["from_tests"][cat]["cases"]:

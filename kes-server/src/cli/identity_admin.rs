@@ -2,6 +2,8 @@
 //! The `identity` command itself (with `new` and `of`) lives in its own module and dispatches
 //! here.
 
+use std::fmt::Write as _;
+
 use clap::Args;
 
 use super::remote::{self, block_on};
@@ -65,39 +67,38 @@ fn info(term: &Term, args: InfoArgs) -> Result<(), String> {
             Style::new(),
         )
     };
-    let label = |s: &str| term.render(faint, &format!("{s:<11}"));
+    // One `label value` line; writing to a String cannot fail.
+    let row = |out: &mut String, name: &str, value: &dyn std::fmt::Display| {
+        let _ = writeln!(
+            out,
+            "{} {value}",
+            term.render(faint, &format!("{name:<11}"))
+        );
+    };
     let role = |admin: bool| if admin { "Admin" } else { "User" };
     let client = remote::connect(None, None, args.insecure)?.client;
     let mut out = String::new();
     match args.identity {
         None => {
             let me = block_on(async { client.describe_self().await.map_err(|e| e.to_string()) })?;
-            out.push_str(&format!(
-                "{} {}\n",
-                label("Identity"),
-                term.render(identity_style, &me.identity)
-            ));
-            out.push_str(&format!(
-                "{} {}\n",
-                label("Created At"),
-                date_time(me.created_at)
-            ));
-            out.push_str(&format!("{} {}\n", label("Role"), role(me.admin)));
+            row(
+                &mut out,
+                "Identity",
+                &term.render(identity_style, &me.identity),
+            );
+            row(&mut out, "Created At", &date_time(me.created_at));
+            row(&mut out, "Role", &role(me.admin));
             if !me.created_by.is_empty() {
-                out.push_str(&format!("{} {}\n", label("Created By"), me.created_by));
+                row(&mut out, "Created By", &me.created_by);
             }
             if !me.policy_name.is_empty() {
                 out.push('\n');
-                out.push_str(&format!(
-                    "{} {}\n",
-                    label("Policy"),
-                    term.render(policy_style, &me.policy_name)
-                ));
-                out.push_str(&format!(
-                    "{} {}\n",
-                    label("Created At"),
-                    date_time(me.policy.created_at)
-                ));
+                row(
+                    &mut out,
+                    "Policy",
+                    &term.render(policy_style, &me.policy_name),
+                );
+                row(&mut out, "Created At", &date_time(me.policy.created_at));
                 // Upstream printed `{}` (the map value) instead of each rule.
                 for (title, rules, dot) in [
                     ("Allow", &me.policy.allow, allow_dot),
@@ -106,10 +107,10 @@ fn info(term: &Term, args: InfoArgs) -> Result<(), String> {
                     if rules.is_empty() {
                         continue;
                     }
-                    out.push_str(&label(title));
+                    out.push_str(&term.render(faint, &format!("{title:<11}")));
                     out.push('\n');
                     for rule in rules {
-                        out.push_str(&format!("{:<11} {} {rule}\n", " ", term.render(dot, "·")));
+                        let _ = writeln!(out, "{:<11} {} {rule}", " ", term.render(dot, "·"));
                     }
                 }
             }
@@ -121,26 +122,18 @@ fn info(term: &Term, args: InfoArgs) -> Result<(), String> {
                     .await
                     .map_err(|e| e.to_string())
             })?;
-            out.push_str(&format!(
-                "{} {}\n",
-                label("Identity"),
-                term.render(identity_style, &info.identity)
-            ));
+            row(
+                &mut out,
+                "Identity",
+                &term.render(identity_style, &info.identity),
+            );
             if !info.policy.is_empty() {
-                out.push_str(&format!(
-                    "{} {}\n",
-                    label("Policy"),
-                    term.render(policy_style, &info.policy)
-                ));
+                row(&mut out, "Policy", &term.render(policy_style, &info.policy));
             }
-            out.push_str(&format!(
-                "{} {}\n",
-                label("Created At"),
-                date_time(info.created_at)
-            ));
-            out.push_str(&format!("{} {}\n", label("Role"), role(info.admin)));
+            row(&mut out, "Created At", &date_time(info.created_at));
+            row(&mut out, "Role", &role(info.admin));
             if !info.created_by.is_empty() {
-                out.push_str(&format!("{} {}\n", label("Created By"), info.created_by));
+                row(&mut out, "Created By", &info.created_by);
             }
         }
     }

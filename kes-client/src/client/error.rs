@@ -158,30 +158,19 @@ mod tests {
 
     #[test]
     fn equality_is_status_and_message() {
-        assert_eq!(
-            ApiError::new(400, "key already exists"),
-            ApiError::KEY_EXISTS
-        );
-        assert_ne!(
-            ApiError::new(409, "key already exists"),
-            ApiError::KEY_EXISTS
-        );
-        assert_ne!(
-            ApiError::new(400, "key already exists."),
-            ApiError::KEY_EXISTS
-        );
-        assert_eq!(
-            ApiError::new(400, "key does already exist"),
-            ApiError::KEY_EXISTS
-        );
-        assert_eq!(
-            ApiError::new(403, "prohibited by policy"),
-            ApiError::NOT_ALLOWED
-        );
-        assert_ne!(
-            ApiError::new(400, "prohibited by policy"),
-            ApiError::NOT_ALLOWED
-        );
+        // (status, message, the error it is compared with, equal?)
+        let cases = [
+            (400, "key already exists", ApiError::KEY_EXISTS, true),
+            (409, "key already exists", ApiError::KEY_EXISTS, false),
+            (400, "key already exists.", ApiError::KEY_EXISTS, false),
+            (400, "key does already exist", ApiError::KEY_EXISTS, true),
+            (403, "prohibited by policy", ApiError::NOT_ALLOWED, true),
+            (400, "prohibited by policy", ApiError::NOT_ALLOWED, false),
+        ];
+        for (status, message, known, equal) in cases {
+            let err = ApiError::new(status, message);
+            assert_eq!(err == known, equal, "{status} {message:?} vs {known:?}");
+        }
         assert_eq!(
             Error::Api(ApiError::new(404, "key does not exist")),
             ApiError::KEY_NOT_FOUND

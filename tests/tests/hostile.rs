@@ -77,6 +77,9 @@ enum Act {
     IdleTcp,
     /// One request that succeeds, then the keep-alive connection stays idle.
     IdleKeepAlive,
+    /// One request, quiet for longer than the header timeout (but not the idle timeout),
+    /// then a second request on the same connection.
+    KeepAliveReuse,
     /// Sends the head and half of the body, then stalls.
     StalledBody,
     /// Opens an HTTP/2 connection (preface and SETTINGS), then sends nothing more.
@@ -459,6 +462,34 @@ async fn time_until_closed<S: tokio::io::AsyncRead + Unpin>(
     }
 }
 
+/// Sends `GET /version` on a keep-alive connection and reads exactly its answer (the body is
+/// one JSON line with a Content-Length), leaving the connection open.
+async fn keep_alive_version<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    stream: &mut S,
+) -> Outcome {
+    if stream
+        .write_all(b"GET /version HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .is_err()
+    {
+        return Outcome::Closed(Duration::ZERO);
+    }
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match stream.read(&mut chunk).await {
+            Ok(n) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            _ => return Outcome::Closed(Duration::ZERO),
+        }
+        let reply = parse_response(&buf);
+        if let Outcome::Reply { body, .. } = &reply
+            && body.ends_with(b"\n")
+        {
+            return reply;
+        }
+    }
+}
+
 async fn run(ctx: &Ctx, act: Act) -> Outcome {
     match act {
         Act::Http(who, bytes) => exchange(ctx.addr, ctx.config(who), bytes).await,
@@ -507,25 +538,14 @@ async fn run(ctx: &Ctx, act: Act) -> Outcome {
         }
         Act::IdleKeepAlive => {
             let mut stream = connect(ctx.addr, ctx.config(Who::Admin)).await.unwrap();
-            stream
-                .write_all(b"GET /version HTTP/1.1\r\nHost: localhost\r\n\r\n")
-                .await
-                .unwrap();
-            // Read the one answer (it has a Content-Length), then stay idle.
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            loop {
-                let n = stream.read(&mut chunk).await.unwrap();
-                assert!(n > 0, "closed before answering");
-                buf.extend_from_slice(&chunk[..n]);
-                if let Outcome::Reply { body, .. } = parse_response(&buf)
-                    && !body.is_empty()
-                    && body.ends_with(b"\n")
-                {
-                    break;
-                }
-            }
+            let _ = keep_alive_version(&mut stream).await;
             time_until_closed(&mut stream, Instant::now()).await
+        }
+        Act::KeepAliveReuse => {
+            let mut stream = connect(ctx.addr, ctx.config(Who::Admin)).await.unwrap();
+            let _ = keep_alive_version(&mut stream).await;
+            tokio::time::sleep(HOSTILE_LIMITS.header_read_timeout + Duration::from_secs(1)).await;
+            keep_alive_version(&mut stream).await
         }
         Act::IdleH2 => {
             let mut h2 = (*ctx.config(Who::Admin)).clone();
@@ -1247,6 +1267,11 @@ fn cases(ct: &str, replayed: &str) -> Vec<Case> {
             Expect::ClosedWithin(Duration::from_secs(8)),
         ),
         case(
+            "keep-alive connection reused after the header timeout",
+            Act::KeepAliveReuse,
+            Expect::OkWith("version"),
+        ),
+        case(
             "idle HTTP/2 connection",
             Act::IdleH2,
             Expect::ClosedWithin(Duration::from_secs(8)),
@@ -1280,19 +1305,22 @@ fn is_slow(act: &Act) -> bool {
             | Act::IdleAfterHandshake
             | Act::IdleTcp
             | Act::IdleKeepAlive
+            | Act::KeepAliveReuse
             | Act::StalledBody
             | Act::IdleH2
             | Act::QuietLogStream
     )
 }
 
+/// Short timeouts (90 s idle and 5 s header by default) keep the slow-client cases bounded.
+const HOSTILE_LIMITS: kes_server::serve::Limits = kes_server::serve::Limits {
+    idle_timeout: Duration::from_secs(4),
+    header_read_timeout: Duration::from_secs(2),
+};
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_input_suite() {
-    // A short idle timeout (90 s by default) keeps the idle-connection cases bounded.
-    let limits = kes_server::serve::Limits {
-        idle_timeout: Duration::from_secs(4),
-    };
-    let server = TestServer::start_with_limits("", limits).await;
+    let server = TestServer::start_with_limits("", HOSTILE_LIMITS).await;
     let c = server.admin_client();
     for name in ["kept", "other", "recreated"] {
         c.post(&format!("/v1/key/create/{name}"), "").await.ok();

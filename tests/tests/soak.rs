@@ -242,8 +242,8 @@ async fn sixty_four_connections_mixed_operations() {
     let late_rss = median(&after[after.len() - quarter..]);
     let peak_fds = after.iter().map(|u| u.fds).max().unwrap();
     let peak_threads = after.iter().map(|u| u.threads).max().unwrap();
-    // Once the load stops, idle connections close (5 s) and idle blocking threads exit (10 s):
-    // descriptors and threads return to where they were before the load.
+    // Once the load stops, the clients close their connections and idle blocking threads exit
+    // (10 s): descriptors and threads return to where they were before the load.
     let quiet = Instant::now();
     let mut settled = kes.usage();
     while (settled.fds > idle.fds + 2 || settled.threads > idle.threads + 2)

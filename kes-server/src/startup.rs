@@ -2,8 +2,9 @@
 //! policy set and TLS configuration, and creates the declared `keys:`. A reload
 //! ([`Server::reload`]) repeats the same steps, except the keystore, on the running server.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use kes_crypto::{KeyType, KeyVersion};
 use keystores::KeyStore;
@@ -16,6 +17,9 @@ use crate::logs::{Level, Logs};
 use crate::state::{Server, Settings, TlsHandle};
 use crate::tls::TlsSettings;
 use crate::{keystore, pem, tls};
+
+/// How often `kes server --config` reads its TLS files again (as upstream).
+pub const TLS_RELOAD_INTERVAL: Duration = Duration::from_secs(15 * 60);
 
 /// A server ready to accept connections.
 #[derive(Debug)]
@@ -119,6 +123,43 @@ impl Server {
                     .error(Level::ERROR, &format!("reload failed: {reason}"), None);
                 Err(reason)
             }
+        }
+    }
+
+    /// Reads the configuration file at `path` and replaces only the TLS configuration
+    /// (certificate, key, `tls.ca`, `tls.auth`) for new connections, as upstream's periodic
+    /// reload does; policies and everything else stay. A failure is logged as
+    /// `TLS reload failed: <reason>` and returned, and the old configuration stays.
+    pub fn reload_tls_file(&self, path: &Path) -> Result<(), String> {
+        let result = Config::load(path)
+            .map_err(|err| err.to_string())
+            .and_then(|config| {
+                let (certs, key) = load_certificate(&config)?;
+                tls_config(&config, &self.settings(), certs, key)
+            });
+        match result {
+            Ok(tls) => {
+                self.replace_tls(tls);
+                Ok(())
+            }
+            Err(reason) => {
+                self.logs()
+                    .error(Level::ERROR, &format!("TLS reload failed: {reason}"), None);
+                Err(reason)
+            }
+        }
+    }
+
+    /// Runs [`Server::reload_tls_file`] every `every`, forever: a renewed certificate
+    /// (cert-manager, ACME) applies without a restart or SIGHUP. `kes server --config` runs it
+    /// with [`TLS_RELOAD_INTERVAL`].
+    pub async fn reload_tls_every(self: Arc<Self>, path: PathBuf, every: Duration) {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            // The outcome is logged by the reload itself.
+            let _ = self.reload_tls_file(&path);
         }
     }
 

@@ -138,6 +138,11 @@ impl Server {
         self.tls.replace(tls);
     }
 
+    /// Installs a new TLS configuration for handshakes that start from now on.
+    pub(crate) fn replace_tls(&self, tls: Arc<ServerConfig>) {
+        self.tls.replace(tls);
+    }
+
     pub fn logs(&self) -> &Logs {
         &self.logs
     }

@@ -251,6 +251,12 @@ impl TestServer {
         self.server.reload_file(&self.config_path()).await
     }
 
+    /// Starts the periodic TLS reload `kes server --config` runs every 15 minutes, with
+    /// `every` instead; it stops when the returned task is aborted.
+    pub fn reload_tls_every(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(Arc::clone(&self.server).reload_tls_every(self.config_path(), every))
+    }
+
     /// Stops the server and waits until it has stopped.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {

@@ -165,20 +165,9 @@ async fn broken_config_is_rejected_and_old_settings_stay() {
 
 /// The next `reload failed` line of the error log stream.
 async fn next_reload_failure(stream: &mut tests::LineStream) -> String {
-    let deadline = Duration::from_secs(10);
-    tokio::time::timeout(deadline, async {
-        loop {
-            let line = stream.next_line().await;
-            let event: Value = serde_json::from_str(&line).unwrap();
-            let message = event["message"].as_str().unwrap().to_owned();
-            if message.contains("reload failed: ") {
-                assert!(message.contains("level=ERROR"), "{message}");
-                return message;
-            }
-        }
-    })
-    .await
-    .expect("no `reload failed` line in the error log")
+    let message = next_log_line_containing(stream, "reload failed: ").await;
+    assert!(message.contains("level=ERROR"), "{message}");
+    message
 }
 
 #[tokio::test]
@@ -215,4 +204,80 @@ async fn new_certificate_for_new_connections_only() {
     let trusts_new = Client::with_api_key(&server.url(), &app, Some(&new_cert.cert_der));
     trusts_new.get("/v1/status").await.ok();
     server.stop().await;
+}
+
+/// Upstream reads its TLS files again every 15 minutes, so a certificate renewed in place
+/// (cert-manager, ACME) is served without a restart; here the interval is 200 ms.
+#[tokio::test]
+async fn periodic_tls_reload_serves_a_renewed_certificate_and_nothing_else() {
+    let app = ApiKey::generate().unwrap();
+    let server = TestServer::start(&policy("/v1/status", &app)).await;
+    let old_cert = server.server_cert.cert_der.clone();
+    // Opened while the old certificate is served; the stream's connection outlives the change.
+    let mut errors = server.admin_client().stream("/v1/log/error").await;
+    let reloader = server.reload_tls_every(Duration::from_millis(200));
+
+    // A policy edit is not applied by the TLS reload (that needs SIGHUP).
+    edit_config(&server, |yaml| {
+        yaml.replace("- /v1/status", "- /v1/key/list/*")
+    });
+    // The certificate is renewed in place: same file names, new key and certificate.
+    let renew = tempfile::tempdir().unwrap();
+    let renewed = CertFiles::generate(renew.path(), "server", "localhost");
+    std::fs::copy(&renewed.cert, &server.server_cert.cert).unwrap();
+    std::fs::copy(&renewed.key, &server.server_cert.key).unwrap();
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let trusts_new = Client::with_api_key(&server.url(), &app, Some(&renewed.cert_der));
+        if trusts_new
+            .send(tests::Method::GET, "/v1/status", None)
+            .await
+            .is_ok_and(|r| r.status == 200)
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the renewed certificate was not served"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let trusts_old = Client::with_api_key(&server.url(), &app, Some(&old_cert));
+    assert!(
+        trusts_old
+            .send(tests::Method::GET, "/v1/status", None)
+            .await
+            .is_err(),
+        "a new connection still got the old certificate"
+    );
+    let client = Client::with_api_key(&server.url(), &app, Some(&renewed.cert_der));
+    client
+        .get("/v1/key/list/*")
+        .await
+        .assert_error(403, "not authorized: insufficient permissions");
+
+    // A broken certificate file is logged and the renewed certificate stays.
+    std::fs::write(&server.server_cert.cert, "not a certificate").unwrap();
+    let failure = next_log_line_containing(&mut errors, "TLS reload failed: ").await;
+    assert!(failure.contains("level=ERROR"), "{failure}");
+    client.get("/v1/status").await.ok();
+    reloader.abort();
+    server.stop().await;
+}
+
+/// The next error-log message of `stream` that contains `text`.
+async fn next_log_line_containing(stream: &mut tests::LineStream, text: &str) -> String {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let line = stream.next_line().await;
+            let event: Value = serde_json::from_str(&line).unwrap();
+            let message = event["message"].as_str().unwrap().to_owned();
+            if message.contains(text) {
+                return message;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {text:?} line in the error log"))
 }

@@ -121,7 +121,8 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
 /// What `kes server` prints after binding, given the port it listens on.
 type Banner = Box<dyn Fn(u16) -> String + Send>;
 
-/// Serves until SIGINT or SIGTERM; SIGHUP reloads `config_path` (`None` for `--dev`).
+/// Serves until SIGINT or SIGTERM; SIGHUP reloads `config_path` (`None` for `--dev`), and its
+/// TLS files are read again every [`crate::startup::TLS_RELOAD_INTERVAL`].
 async fn serve(
     prepared: Prepared,
     addr: SocketAddr,
@@ -133,7 +134,7 @@ async fn serve(
         .map_err(|err| format!("failed to listen on {addr}: {err}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     // Installed before the banner: a signal sent once the server reports itself up is handled.
-    let signals = shutdown_signal(Arc::clone(&prepared.server), config_path);
+    let signals = shutdown_signal(Arc::clone(&prepared.server), config_path.clone());
     println!(
         "Version  {}  commit={}",
         crate::buildinfo::VERSION,
@@ -145,9 +146,15 @@ async fn serve(
         println!("{banner}");
     }
     println!("\n=> Server is up and running...");
-    crate::serve::serve(listener, prepared.tls, prepared.server, signals)
-        .await
-        .map_err(|err| err.to_string())?;
+    let tls_reload = config_path.map(|path| {
+        let server = Arc::clone(&prepared.server);
+        tokio::spawn(server.reload_tls_every(path, crate::startup::TLS_RELOAD_INTERVAL))
+    });
+    let served = crate::serve::serve(listener, prepared.tls, prepared.server, signals).await;
+    if let Some(task) = tls_reload {
+        task.abort();
+    }
+    served.map_err(|err| err.to_string())?;
     println!("\n=> Stopping server... Goodbye.");
     Ok(())
 }

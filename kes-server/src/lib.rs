@@ -23,6 +23,7 @@ pub mod error;
 mod keystore;
 mod logs;
 mod metrics;
+mod mlock;
 mod pem;
 pub mod serve;
 pub mod startup;

@@ -97,6 +97,32 @@ fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
+/// As upstream, a server with a config file locks its memory (`MLock    enabled`) where that
+/// cannot fail later: with CAP_IPC_LOCK or an unlimited RLIMIT_MEMLOCK (this test's own).
+fn assert_memory_locked_where_possible(server: &Server) {
+    let field = |status: &str, name: &str| -> String {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    let own = std::fs::read_to_string("/proc/self/status").unwrap();
+    let ipc_lock = u64::from_str_radix(&field(&own, "CapEff:"), 16).unwrap() >> 14 & 1 == 1;
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let unlimited = field(&limits, "Max locked memory").starts_with("unlimited");
+    let locked = server.banner.contains("MLock    enabled");
+    assert_eq!(locked, ipc_lock || unlimited, "{}", server.banner);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let vm_lck: u64 = field(&status, "VmLck:")
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(vm_lck > 0, locked, "VmLck {vm_lck} kB");
+}
+
 #[test]
 fn data_dir_server_serves_the_curl_walkthrough_and_persists() {
     let tmp = tempfile::tempdir().unwrap();
@@ -112,6 +138,7 @@ fn data_dir_server_serves_the_curl_walkthrough_and_persists() {
         server.banner
     );
     assert!(server.banner.contains("curl "), "{}", server.banner);
+    assert_memory_locked_where_possible(&server);
     let example = format!("https://localhost:{}/v1/key/create/my-key", server.port);
     assert!(
         server.banner.contains(&example),

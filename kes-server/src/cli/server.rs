@@ -77,6 +77,8 @@ pub fn run(args: ServerArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|err| format!("failed to start runtime: {err}"))?;
+    // As upstream: a server with a config file keeps its memory out of swap where it can.
+    let memory_locked = !args.dev && crate::mlock::lock_memory();
     runtime.block_on(async move {
         let addr_flag = args.addr.as_deref().map(parse_addr).transpose()?;
         let (prepared, addr, banner, config_path) = if args.dev {
@@ -110,7 +112,7 @@ pub fn run(args: ServerArgs) -> Result<(), String> {
             Some(addr) => addr,
             None => parse_addr(DEFAULT_ADDR)?,
         };
-        serve(prepared, addr, banner, config_path).await
+        serve(prepared, addr, banner, config_path, memory_locked).await
     })
 }
 
@@ -122,12 +124,14 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
 type Banner = Box<dyn Fn(u16) -> String + Send>;
 
 /// Serves until SIGINT or SIGTERM; SIGHUP reloads `config_path` (`None` for `--dev`), and its
-/// TLS files are read again every [`crate::startup::TLS_RELOAD_INTERVAL`].
+/// TLS files are read again every [`crate::startup::TLS_RELOAD_INTERVAL`]. The banner says
+/// whether memory is locked.
 async fn serve(
     prepared: Prepared,
     addr: SocketAddr,
     banner: Banner,
     config_path: Option<PathBuf>,
+    memory_locked: bool,
 ) -> Result<(), String> {
     let listener = crate::serve::bind(addr)
         .await
@@ -141,6 +145,9 @@ async fn serve(
         crate::buildinfo::COMMIT
     );
     println!("API      https://{local}");
+    if memory_locked {
+        println!("MLock    enabled");
+    }
     let banner = banner(local.port());
     if !banner.is_empty() {
         println!("{banner}");

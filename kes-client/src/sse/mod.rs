@@ -53,6 +53,7 @@ pub mod builtin_kms;
 pub mod config_crypto;
 pub mod context;
 mod dare;
+mod dek_seal;
 pub mod error;
 pub mod etag;
 pub mod headers;

@@ -2,14 +2,13 @@
 //! an optional client context (`internal/crypto/sse-kms.go`, spec §6.2, §6.5).
 
 use super::context::{Context, path_join};
+use super::dek_seal::DekSeal;
 use super::error::{CryptoError, SseError, SseRequestError};
 use super::headers::{
     AES256, ARN_PREFIX, AWS_KMS, HeaderSource, SSE, SSE_KMS_CONTEXT, SSE_KMS_KEY_ID,
 };
 use super::kms::KeyManager;
-use super::metadata::{
-    Encryption, Metadata, encryption_of, parse_kms_metadata, write_kms_metadata,
-};
+use super::metadata::{Encryption, Metadata, encryption_of, parse_kms_metadata};
 use super::object_key::{ObjectKey, SseKind};
 use super::primitives::b64_decode;
 
@@ -96,19 +95,16 @@ pub async fn seal_object_key<K: KeyManager + ?Sized>(
     object: &str,
     metadata: &mut Metadata,
 ) -> Result<ObjectKey, SseError> {
-    let ctx = kms_context(client_context, bucket, object);
-    let dek = kms.generate_key(key_id, &ctx).await?;
-    let oek = ObjectKey::generate(&dek.plaintext)?;
-    let sealed = oek.seal(&dek.plaintext, SseKind::Kms, bucket, object)?;
-    write_kms_metadata(
-        metadata,
-        SseKind::Kms,
-        &dek.key_id,
-        &dek.ciphertext,
-        &sealed,
-        client_context,
-    );
-    Ok(oek)
+    let context = kms_context(client_context, bucket, object);
+    let seal = DekSeal {
+        kind: SseKind::Kms,
+        key_id,
+        context: &context,
+        stored_context: client_context,
+        bucket,
+        object,
+    };
+    seal.seal(kms, None, metadata).await
 }
 
 /// Unseals the OEK of an SSE-KMS object with the stored key id and context.
@@ -163,17 +159,16 @@ pub async fn rotate<K: KeyManager + ?Sized>(
         Some(ctx) if !ctx.is_empty() => Some(ctx.clone()),
         _ => stored,
     };
-    let ctx = kms_context(client.as_ref(), bucket, object);
-    let dek = kms.generate_key(new_key_id, &ctx).await?;
-    let sealed = oek.seal(&dek.plaintext, SseKind::Kms, bucket, object)?;
-    write_kms_metadata(
-        metadata,
-        SseKind::Kms,
-        &dek.key_id,
-        &dek.ciphertext,
-        &sealed,
-        client.as_ref(),
-    );
+    let context = kms_context(client.as_ref(), bucket, object);
+    let seal = DekSeal {
+        kind: SseKind::Kms,
+        key_id: new_key_id,
+        context: &context,
+        stored_context: client.as_ref(),
+        bucket,
+        object,
+    };
+    seal.seal(kms, Some(oek), metadata).await?;
     Ok(())
 }
 
@@ -181,7 +176,7 @@ pub async fn rotate<K: KeyManager + ?Sized>(
 mod tests {
     use super::*;
     use crate::sse::kms::KmsError;
-    use crate::sse::metadata::{META_CONTEXT, META_SEALED_KEY_KMS};
+    use crate::sse::metadata::{META_CONTEXT, META_SEALED_KEY_KMS, write_kms_metadata};
     use crate::sse::object_key::derive_kek;
     use crate::sse::primitives::{Cipher, b64_encode};
     use crate::sse::test_vectors::{builtin, hex_arr, to_meta, vectors};

@@ -2,10 +2,11 @@
 //! (`internal/crypto/sse-s3.go`, spec §6.1, §6.5).
 
 use super::context::Context;
+use super::dek_seal::DekSeal;
 use super::error::{SseError, SseRequestError};
 use super::headers::{AES256, AWS_KMS, HeaderSource, SSE};
 use super::kms::{KeyManager, KmsError};
-use super::metadata::{Metadata, parse_kms_metadata, write_kms_metadata};
+use super::metadata::{Metadata, parse_kms_metadata};
 use super::object_key::{ObjectKey, SseKind};
 
 /// Whether SSE-S3 is requested: `X-Amz-Server-Side-Encryption` is present
@@ -40,19 +41,28 @@ pub async fn seal_object_key<K: KeyManager + ?Sized>(
     object: &str,
     metadata: &mut Metadata,
 ) -> Result<ObjectKey, SseError> {
-    let ctx = Context::for_object(bucket, object);
-    let dek = kms.generate_key(kms.default_key_id(), &ctx).await?;
-    let oek = ObjectKey::generate(&dek.plaintext)?;
-    let sealed = oek.seal(&dek.plaintext, SseKind::S3, bucket, object)?;
-    write_kms_metadata(
-        metadata,
-        SseKind::S3,
-        &dek.key_id,
-        &dek.ciphertext,
-        &sealed,
-        None,
-    );
-    Ok(oek)
+    seal_with_default_key(kms, None, bucket, object, metadata).await
+}
+
+/// Seals `oek` (a new one for `None`) under a data key from the default key, bound to
+/// `{bucket: path.Join(bucket, object)}`.
+async fn seal_with_default_key<K: KeyManager + ?Sized>(
+    kms: &K,
+    oek: Option<ObjectKey>,
+    bucket: &str,
+    object: &str,
+    metadata: &mut Metadata,
+) -> Result<ObjectKey, SseError> {
+    let context = Context::for_object(bucket, object);
+    let seal = DekSeal {
+        kind: SseKind::S3,
+        key_id: kms.default_key_id(),
+        context: &context,
+        stored_context: None,
+        bucket,
+        object,
+    };
+    seal.seal(kms, oek, metadata).await
 }
 
 /// Unseals the OEK of an SSE-S3 object (GET, HEAD, COPY source) with the
@@ -96,17 +106,7 @@ pub async fn rotate<K: KeyManager + ?Sized>(
     object: &str,
 ) -> Result<(), SseError> {
     let oek = unseal_object_key(kms, metadata, bucket, object).await?;
-    let ctx = Context::for_object(bucket, object);
-    let dek = kms.generate_key(kms.default_key_id(), &ctx).await?;
-    let sealed = oek.seal(&dek.plaintext, SseKind::S3, bucket, object)?;
-    write_kms_metadata(
-        metadata,
-        SseKind::S3,
-        &dek.key_id,
-        &dek.ciphertext,
-        &sealed,
-        None,
-    );
+    seal_with_default_key(kms, Some(oek), bucket, object, metadata).await?;
     Ok(())
 }
 
@@ -115,7 +115,9 @@ mod tests {
     use super::*;
     use crate::sse::BuiltinKms;
     use crate::sse::error::CryptoError;
-    use crate::sse::metadata::{META_DATA_ENCRYPTION_KEY, META_KEY_ID, META_SEALED_KEY_S3};
+    use crate::sse::metadata::{
+        META_DATA_ENCRYPTION_KEY, META_KEY_ID, META_SEALED_KEY_S3, write_kms_metadata,
+    };
     use crate::sse::object_key::derive_kek;
     use crate::sse::primitives::{Cipher, b64_decode, b64_encode};
     use crate::sse::test_vectors::{builtin, hex_arr, to_meta, vectors};

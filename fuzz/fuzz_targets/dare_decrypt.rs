@@ -2,7 +2,9 @@
 //! `options byte ‖ sequence number (4 bytes) ‖ stream`; the key is the vectors' key.
 #![no_main]
 
-use kes_client::dare::{self, DecryptOptions, SealOptions, Version};
+use std::io::Read as _;
+
+use kes_client::dare::{self, DareError, DecryptOptions, DecryptReader, SealOptions, Version};
 use libfuzzer_sys::fuzz_target;
 
 /// `dare_v2_golden.key_hex` in `/work/shared/vectors/minio.json`.
@@ -30,6 +32,17 @@ fuzz_target!(|data: &[u8]| {
         if let Some(limit) = options.limit {
             assert!(plaintext.len() as u64 <= limit);
         }
+    }
+    // The streaming reader gives the same plaintext or the same error (decrypt_to_vec opens
+    // whole DARE 2.0 streams by its own path).
+    let mut streamed = Vec::new();
+    let read = DecryptReader::new(stream, &KEY, &options)
+        .expect("reader")
+        .read_to_end(&mut streamed);
+    match (&read, &whole) {
+        (Ok(_), Ok(out)) => assert_eq!(&streamed, out),
+        (Err(err), Err(expected)) => assert_eq!(DareError::from_io(err), Some(*expected)),
+        _ => panic!("reader and decrypt_to_vec disagree: {read:?} {whole:?}"),
     }
     if let Ok(size) = dare::decrypted_size(stream.len() as u64) {
         let _ = dare::encrypted_size(size);

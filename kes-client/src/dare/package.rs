@@ -119,22 +119,29 @@ impl OpenerV20 {
     /// Decrypts one whole package in place and returns where its plaintext lies in `package`.
     /// The checks and their order follow sio, so each defect yields sio's error.
     pub(crate) fn open(&mut self, package: &mut [u8]) -> Result<Range<usize>, DareError> {
+        let (header, body) = package.split_at_mut(HEADER_SIZE.min(package.len()));
+        let payload_len = self.open_split(header, body)?;
+        Ok(HEADER_SIZE..HEADER_SIZE + payload_len)
+    }
+
+    /// [`OpenerV20::open`] for a package whose header and body (payload and tag) lie apart:
+    /// decrypts `body` in place and returns the payload length (the plaintext is
+    /// `body[..len]`). The checks are the same, in the same order.
+    pub(crate) fn open_split(
+        &mut self,
+        header: &[u8],
+        body: &mut [u8],
+    ) -> Result<usize, DareError> {
         if self.finalized {
             return Err(DareError::UnexpectedData);
         }
-        if package.len() <= HEADER_SIZE + TAG_SIZE {
+        if header.len() + body.len() <= HEADER_SIZE + TAG_SIZE {
             return Err(DareError::InvalidPayloadSize);
         }
-        let (header, body) = package.split_at_mut(HEADER_SIZE);
-        let mut reference = match self.reference {
-            Some(reference) => reference,
-            None => {
-                let mut first = [0u8; HEADER_SIZE];
-                first.copy_from_slice(header);
-                self.reference = Some(first);
-                first
-            }
+        let Ok(header) = <&[u8; HEADER_SIZE]>::try_from(header) else {
+            return Err(DareError::InvalidPayloadSize);
         };
+        let mut reference = *self.reference.get_or_insert(*header);
         if header[0] != VERSION_20 {
             return Err(DareError::UnsupportedVersion);
         }
@@ -159,7 +166,7 @@ impl OpenerV20 {
         let nonce = nonce_v20(&header[4..], seq);
         self.keys.open(cipher, nonce, &header[..4], body)?;
         self.seq += 1;
-        Ok(HEADER_SIZE..HEADER_SIZE + payload_len)
+        Ok(payload_len)
     }
 }
 

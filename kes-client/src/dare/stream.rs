@@ -4,10 +4,12 @@ use std::io::{self, Read};
 
 use zeroize::Zeroize as _;
 
-use super::DareError;
+use super::cipher::Keys;
 use super::decrypt::{DecryptCore, DecryptOptions};
 use super::encrypt::{EncryptCore, SealOptions};
+use super::package::{OpenerV20, VERSION_20};
 use super::transform::Transform;
+use super::{DareError, HEADER_SIZE, MAX_PACKAGE_SIZE};
 
 /// Either an error of the wrapped reader or a DARE failure.
 enum Failure {
@@ -134,8 +136,46 @@ pub fn decrypt_to_vec(
     ciphertext: &[u8],
     options: &DecryptOptions,
 ) -> Result<Vec<u8>, DareError> {
+    if ciphertext.first() == Some(&VERSION_20) && options.skip == 0 && options.limit.is_none() {
+        return decrypt_v20_to_vec(key, ciphertext, options.sequence_number);
+    }
     let mut core = DecryptCore::new(key, options)?;
     transform_slice(&mut core, ciphertext, ciphertext.len())
+}
+
+/// [`decrypt_to_vec`] of a whole DARE 2.0 stream: each package's payload and tag are copied
+/// once, into the output, and opened there in place (the streaming core copies each package
+/// into its buffer and the plaintext out again). Packages, checks and errors are the core's:
+/// the input is cut into whole packages and a missing final package is `UnexpectedEof`.
+fn decrypt_v20_to_vec(
+    key: &[u8; 32],
+    ciphertext: &[u8],
+    sequence_number: u32,
+) -> Result<Vec<u8>, DareError> {
+    let mut opener = OpenerV20::new(Keys::new(key)?, sequence_number);
+    let mut output = Vec::with_capacity(ciphertext.len());
+    let mut opened = || -> Result<(), DareError> {
+        for package in ciphertext.chunks(MAX_PACKAGE_SIZE) {
+            let (header, body) = package.split_at(HEADER_SIZE.min(package.len()));
+            let start = output.len();
+            output.extend_from_slice(body);
+            let payload_len = opener.open_split(header, &mut output[start..])?;
+            output.truncate(start + payload_len);
+        }
+        if opener.is_finalized() {
+            Ok(())
+        } else {
+            Err(DareError::UnexpectedEof)
+        }
+    };
+    match opened() {
+        Ok(()) => Ok(output),
+        Err(err) => {
+            // The plaintext of the packages before the failure is not returned; wipe it.
+            output.zeroize();
+            Err(err)
+        }
+    }
 }
 
 /// A `Read` adapter that encrypts everything read from `R` as one DARE 2.0 stream, holding at

@@ -170,6 +170,22 @@ async fn next_reload_failure(stream: &mut tests::LineStream) -> String {
     message
 }
 
+/// A new connection that trusts only `old_cert` fails: the server presents another certificate.
+async fn assert_old_certificate_gone(
+    server: &TestServer,
+    app: &ApiKey,
+    old_cert: &rustls::pki_types::CertificateDer<'static>,
+) {
+    let trusts_old = Client::with_api_key(&server.url(), app, Some(old_cert));
+    assert!(
+        trusts_old
+            .send(tests::Method::GET, "/v1/status", None)
+            .await
+            .is_err(),
+        "a new connection still got the old certificate"
+    );
+}
+
 #[tokio::test]
 async fn new_certificate_for_new_connections_only() {
     let app = ApiKey::generate().unwrap();
@@ -193,14 +209,7 @@ async fn new_certificate_for_new_connections_only() {
 
     // The open connection keeps working: a new one would fail, as the next client shows.
     open.get("/v1/status").await.ok();
-    let trusts_old = Client::with_api_key(&server.url(), &app, Some(&server.server_cert.cert_der));
-    assert!(
-        trusts_old
-            .send(tests::Method::GET, "/v1/status", None)
-            .await
-            .is_err(),
-        "a new connection still got the old certificate"
-    );
+    assert_old_certificate_gone(&server, &app, &server.server_cert.cert_der).await;
     let trusts_new = Client::with_api_key(&server.url(), &app, Some(&new_cert.cert_der));
     trusts_new.get("/v1/status").await.ok();
     server.stop().await;
@@ -243,14 +252,7 @@ async fn periodic_tls_reload_serves_a_renewed_certificate_and_nothing_else() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let trusts_old = Client::with_api_key(&server.url(), &app, Some(&old_cert));
-    assert!(
-        trusts_old
-            .send(tests::Method::GET, "/v1/status", None)
-            .await
-            .is_err(),
-        "a new connection still got the old certificate"
-    );
+    assert_old_certificate_gone(&server, &app, &old_cert).await;
     let client = Client::with_api_key(&server.url(), &app, Some(&renewed.cert_der));
     client
         .get("/v1/key/list/*")

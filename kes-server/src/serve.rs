@@ -140,9 +140,9 @@ pub async fn serve_with(
                 addr,
                 identity: PeerIdentity::from_chain(tls.get_ref().1.peer_certificates()),
             });
-            // hyper's header timeout starts only once the HTTP version is known, and the
-            // version detection waits for the first bytes without a bound: a client that
-            // completes the handshake and then sends nothing would hold the connection forever.
+            // hyper-util's HTTP version detection waits for the first bytes without a bound:
+            // a client that completes the handshake and then sends nothing would hold the
+            // connection forever. The first byte must come within the header timeout.
             let h2_alpn = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
             let mut tls = tokio::io::BufReader::new(tls);
             let h2 = match tokio::time::timeout(limits.header_read_timeout, tls.fill_buf()).await {

@@ -1,26 +1,10 @@
 //! End to end over real mTLS: every route, every error of the catalogue, the policy matrix.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
-
 use kes_client::ApiKey;
 use tests::{CertFiles, Client, Method, TestServer, Value, json};
 
 const B64_32_ZERO: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-
-/// Every file of the keystore directory with its content.
-fn snapshot(server: &TestServer) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(server.keystore_dir())
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().into_string().unwrap(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn version_needs_no_policy() {
@@ -288,7 +272,7 @@ async fn bad_input_is_rejected_and_loses_nothing() {
         .await
         .ok();
     let ct = ct["ciphertext"].as_str().unwrap().to_owned();
-    let before = snapshot(&server);
+    let before = tests::dir_files(&server.keystore_dir());
 
     // malformed JSON, wrong types, bad base64 on every body route
     for route in ["generate", "encrypt", "decrypt", "hmac"] {
@@ -376,7 +360,7 @@ async fn bad_input_is_rejected_and_loses_nothing() {
 
     assert_eq!(
         before,
-        snapshot(&server),
+        tests::dir_files(&server.keystore_dir()),
         "a failed request changed the keystore"
     );
     let body = json!({"ciphertext": ct, "context": "Yw=="}).to_string();

@@ -660,20 +660,6 @@ fn check(expect: &Expect, outcome: &Outcome) -> Result<(), String> {
     }
 }
 
-/// Every file of the keystore directory with its content.
-fn snapshot(server: &TestServer) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(server.keystore_dir())
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().into_string().unwrap(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect()
-}
-
 fn nested(depth: usize, open: &str, close: &str) -> String {
     format!("{}{}", open.repeat(depth), close.repeat(depth))
 }
@@ -1345,7 +1331,7 @@ async fn hostile_input_suite() {
         .to_owned();
     c.delete("/v1/key/delete/recreated").await.ok();
     c.post("/v1/key/create/recreated", "").await.ok();
-    let before = snapshot(&server);
+    let before = tests::dir_files(&server.keystore_dir());
 
     // A second server with `auth: on` and a CA, for certificate-chain cases.
     let dir = tempfile::tempdir().unwrap();
@@ -1516,7 +1502,7 @@ async fn hostile_input_suite() {
     c.get("/v1/ready").await.ok();
     assert_eq!(
         before,
-        snapshot(&server),
+        tests::dir_files(&server.keystore_dir()),
         "a hostile request changed the keystore"
     );
     let body = json!({"ciphertext": ct, "context": "Yw=="}).to_string();

@@ -483,6 +483,29 @@ impl LineStream {
     }
 }
 
+/// Writes a KES config file for a server on 127.0.0.1:`port` with `cert` as its TLS
+/// certificate, `admin` as its admin identity, then `keystore` (a whole `keystore:` section)
+/// and `extra` verbatim. Our server and the Go server read the same file.
+pub fn write_server_config(
+    path: &Path,
+    port: u16,
+    admin: &ApiKey,
+    cert: &CertFiles,
+    keystore: &str,
+    extra: &str,
+) {
+    std::fs::write(
+        path,
+        format!(
+            "address: 127.0.0.1:{port}\nadmin:\n  identity: {}\ntls:\n  key: {}\n  cert: {}\n{keystore}{extra}",
+            admin.identity(),
+            cert.key.display(),
+            cert.cert.display(),
+        ),
+    )
+    .unwrap();
+}
+
 /// Every file in `dir`: name and content, sorted by name (to compare keystore directories).
 pub fn dir_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
@@ -563,16 +586,7 @@ impl GoServer {
             .unwrap()
             .port();
         let config = dir.join("go-config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "address: 127.0.0.1:{port}\nadmin:\n  identity: {}\ntls:\n  key: {}\n  cert: {}\n{keystore}{extra}",
-                admin.identity(),
-                cert.key.display(),
-                cert.cert.display(),
-            ),
-        )
-        .unwrap();
+        write_server_config(&config, port, admin, cert, keystore, extra);
         let log_path = dir.join("go-server.log");
         let log = std::fs::File::create(&log_path).unwrap();
         let mut child = tokio::process::Command::new(go_kes())

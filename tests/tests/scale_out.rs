@@ -36,16 +36,7 @@ impl Node {
     ) -> Node {
         let port = free_port();
         let config = dir.join(format!("node-{n}.yml"));
-        std::fs::write(
-            &config,
-            format!(
-                "address: 127.0.0.1:{port}\nadmin:\n  identity: {}\ntls:\n  key: {}\n  cert: {}\n{keystore}{extra}",
-                admin.identity(),
-                cert.key.display(),
-                cert.cert.display(),
-            ),
-        )
-        .unwrap();
+        tests::write_server_config(&config, port, admin, cert, keystore, extra);
         let mut child = Command::new(our_kes())
             .args(["server", "--config"])
             .arg(&config)

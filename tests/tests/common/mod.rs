@@ -29,16 +29,7 @@ impl KesProcess {
         let admin = ApiKey::generate().unwrap();
         let port = free_port();
         let config = dir.join("kes.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "address: 127.0.0.1:{port}\nadmin:\n  identity: {}\ntls:\n  key: {}\n  cert: {}\n{keystore}{extra}",
-                admin.identity(),
-                cert.key.display(),
-                cert.cert.display(),
-            ),
-        )
-        .unwrap();
+        tests::write_server_config(&config, port, &admin, &cert, keystore, extra);
         let mut kes = KesProcess {
             child: None,
             config,
